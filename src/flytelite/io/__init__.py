@@ -1,0 +1,38 @@
+"""All storage access of flytelite: local paths, ``file://`` URIs and object stores.
+
+Nothing else in flytelite opens a file under a prefix or talks to a bucket. Every call takes a URI and
+picks a backend by its scheme; remote clients are created lazily, once per bucket, the first time a
+URI of theirs is met, so a task that only touches local paths never imports an object-store client.
+"""
+
+from __future__ import annotations
+
+from ._api import (
+    StorageError,
+    exists,
+    get_dir,
+    get_file,
+    is_remote,
+    join,
+    open_read,
+    put_dir,
+    put_file,
+    read_bytes,
+    to_local_path,
+    write_bytes,
+)
+
+__all__ = [
+    "StorageError",
+    "exists",
+    "get_dir",
+    "get_file",
+    "is_remote",
+    "join",
+    "open_read",
+    "put_dir",
+    "put_file",
+    "read_bytes",
+    "to_local_path",
+    "write_bytes",
+]

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+from typing import BinaryIO
+
+from ._base import Store
+from ._errors import StorageError
+from ._local import LocalStore
+
+_LOCAL = LocalStore()
+
+
+def is_remote(uri: str) -> bool:
+    """True for a URI with a scheme other than ``file``."""
+    scheme, sep, _ = uri.partition("://")
+    return bool(sep) and scheme != "file"
+
+
+def to_local_path(uri: str) -> str:
+    """The filesystem path of a local path or ``file://`` URI."""
+    if is_remote(uri):
+        raise ValueError(f"not a local path: {uri}")
+    return uri[len("file://") :] if uri.startswith("file://") else uri
+
+
+def join(base: str, *parts: str) -> str:
+    """Join URI segments with single slashes (also for local paths)."""
+    out = base
+    for part in parts:
+        out = out.rstrip("/") + "/" + part.lstrip("/")
+    return out
+
+
+def _store(uri: str) -> Store:
+    if not is_remote(uri):
+        return _LOCAL
+    raise StorageError(f"no storage backend for {uri}: only local paths and file:// URIs are supported", uri, transient=False)
+
+
+def read_bytes(uri: str) -> bytes:
+    return _store(uri).read_bytes(uri)
+
+
+def write_bytes(uri: str, data: bytes, content_type: str | None = None) -> None:
+    _store(uri).write_bytes(uri, data, content_type)
+
+
+def get_file(uri: str, local_path: str) -> str:
+    """Download ``uri`` to ``local_path``; returns the local path."""
+    _store(uri).get_file(uri, local_path)
+    return local_path
+
+
+def put_file(local_path: str, uri: str, content_type: str | None = None) -> None:
+    _store(uri).put_file(local_path, uri, content_type)
+
+
+def get_dir(uri: str, local_dir: str) -> str:
+    """Download every object under ``uri`` into ``local_dir``; returns the local folder."""
+    os.makedirs(local_dir, exist_ok=True)
+    _store(uri).get_dir(uri, local_dir)
+    return local_dir
+
+
+def put_dir(local_dir: str, uri: str) -> None:
+    _store(uri).put_dir(local_dir, uri)
+
+
+def exists(uri: str) -> bool:
+    return _store(uri).exists(uri)
+
+
+def open_read(uri: str) -> BinaryIO:
+    """A binary stream over ``uri`` that does not download it whole first."""
+    return _store(uri).open_read(uri)
