@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import os
 from typing import BinaryIO
 
@@ -8,6 +9,7 @@ from ._errors import StorageError
 from ._local import LocalStore
 
 _LOCAL = LocalStore()
+_OBJECT_STORE_SCHEMES = frozenset({"s3", "gs", "abfs", "abfss", "az"})
 
 
 def is_remote(uri: str) -> bool:
@@ -31,10 +33,26 @@ def join(base: str, *parts: str) -> str:
     return out
 
 
+@functools.cache
+def _object_store() -> Store:
+    """The obstore backend, imported on first use so local-only tasks never load obstore."""
+    from ._obstore import ObjectStore
+
+    return ObjectStore()
+
+
 def _store(uri: str) -> Store:
     if not is_remote(uri):
         return _LOCAL
-    raise StorageError(f"no storage backend for {uri}: only local paths and file:// URIs are supported", uri, transient=False)
+    scheme = uri.partition("://")[0]
+    if scheme in _OBJECT_STORE_SCHEMES:
+        try:
+            return _object_store()
+        except ImportError as exc:
+            raise StorageError(f"{scheme}:// URIs need obstore: pip install 'flytelite[s3]' ({exc})", uri, transient=False) from exc
+    from ._fsspec import fsspec_store
+
+    return fsspec_store(scheme, uri)
 
 
 def read_bytes(uri: str) -> bytes:

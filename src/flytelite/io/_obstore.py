@@ -1,0 +1,479 @@
+"""The object-store backend (``s3://``, ``gs://``, ``abfs[s]://``, ``az://``), built on obstore.
+
+This module is imported only when a remote URI is first met. One client is kept per scheme, bucket and
+configuration. S3 is configured the way Flyte deployments do it (``FLYTE_AWS_*`` first, then the
+standard ``AWS_*`` variables); GCS and Azure use obstore's own environment defaults.
+
+Retries: obstore retries each request (connection errors, 5xx, time-outs) with our policy from
+``_retry``; a download whose body breaks off mid-way resumes from the last byte written. What still
+fails becomes a ``StorageError`` whose ``transient`` says whether a later attempt may succeed.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, BinaryIO, TypeVar
+
+import obstore
+from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
+from obstore.store import S3Store, from_url
+
+from . import _retry
+from ._errors import StorageError
+from ._local import _atomic_write
+from ._progress import Progress
+
+MIB = 1 << 20
+
+T = TypeVar("T")
+
+
+def _part_size() -> int:
+    """Multipart threshold and part size; S3 needs at least 5 MiB per part."""
+    return max(5, int(os.environ.get("FLYTELITE_IO_PART_SIZE_MB", "16"))) * MIB
+
+
+def _concurrency() -> int:
+    """Files moved at once by get_dir/put_dir, and parts uploaded at once per file."""
+    return max(1, int(os.environ.get("FLYTELITE_IO_CONCURRENCY", "16")))
+
+
+@dataclass(frozen=True)
+class _Location:
+    scheme: str
+    bucket: str
+    key: str
+
+    @classmethod
+    def parse(cls, uri: str) -> _Location:
+        scheme, _, rest = uri.partition("://")
+        bucket, _, key = rest.partition("/")
+        return cls(scheme, bucket, key)
+
+
+@dataclass
+class _Client:
+    """An obstore store for one bucket, and what its errors should mention."""
+
+    store: Any
+    endpoint: str
+    has_static_keys: bool
+    secrets: tuple[str, ...] = field(repr=False)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+# ---- configuration ------------------------------------------------------------------------------
+
+
+def _s3_settings() -> dict[str, str]:
+    """The S3 settings of this process: ``FLYTE_AWS_*`` (Flyte's own) win over ``AWS_*``, like flytekit."""
+    env = os.environ
+    settings: dict[str, str] = {}
+    endpoint = env.get("FLYTE_AWS_ENDPOINT") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    if endpoint:
+        settings["endpoint"] = endpoint
+    if env.get("FLYTE_AWS_ACCESS_KEY_ID") and env.get("FLYTE_AWS_SECRET_ACCESS_KEY"):
+        settings["access_key_id"] = env["FLYTE_AWS_ACCESS_KEY_ID"]
+        settings["secret_access_key"] = env["FLYTE_AWS_SECRET_ACCESS_KEY"]
+    elif env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        settings["access_key_id"] = env["AWS_ACCESS_KEY_ID"]
+        settings["secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
+        if env.get("AWS_SESSION_TOKEN"):
+            settings["session_token"] = env["AWS_SESSION_TOKEN"]
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        settings["region"] = region
+    return settings
+
+
+def _retry_config() -> dict[str, Any]:
+    return {
+        "max_retries": _retry.attempts() - 1,
+        "backoff": {
+            "init_backoff": timedelta(seconds=_retry.initial_backoff_s()),
+            "max_backoff": timedelta(seconds=_retry.MAX_BACKOFF_S),
+            "base": 2,
+        },
+    }
+
+
+def _client_options(endpoint: str | None) -> dict[str, Any]:
+    # The default 30 s request time-out would cut off the body of any download slower than that.
+    options: dict[str, Any] = {"timeout": os.environ.get("FLYTELITE_IO_TIMEOUT", "10min")}
+    if endpoint and endpoint.startswith("http://"):
+        options["allow_http"] = True
+    return options
+
+
+def _botocore_credentials() -> Callable[[], dict[str, Any]] | None:
+    """A credential provider on botocore's chain (profiles, SSO, roles), when the ``aws`` extra is installed."""
+    try:
+        import botocore.session
+    except ImportError:
+        return None
+    credentials = botocore.session.get_session().get_credentials()
+    if credentials is None:
+        return None
+
+    def provide() -> dict[str, Any]:
+        frozen = credentials.get_frozen_credentials()  # refreshes temporary credentials before they expire
+        return {
+            "access_key_id": frozen.access_key,
+            "secret_access_key": frozen.secret_key,
+            "token": frozen.token,
+            "expires_at": datetime.now(timezone.utc) + timedelta(minutes=5),  # ask again in 5 min
+        }
+
+    return provide
+
+
+def _new_s3_client(bucket: str, settings: dict[str, str]) -> _Client:
+    endpoint = settings.get("endpoint")
+    config: dict[str, Any] = dict(settings)
+    if endpoint:
+        config["virtual_hosted_style_request"] = False  # custom endpoints (MinIO, SeaweedFS) want path style
+    has_keys = "access_key_id" in settings
+    provider = None if has_keys else _botocore_credentials()
+    store = S3Store(
+        bucket,
+        config=config,
+        client_options=_client_options(endpoint),
+        retry_config=_retry_config(),
+        credential_provider=provider,
+    )
+    secrets = tuple(settings[k] for k in ("secret_access_key", "session_token") if k in settings)
+    return _Client(store, endpoint or "AWS S3", has_keys or provider is not None, secrets)
+
+
+def _new_client(location: _Location, settings: dict[str, str]) -> _Client:
+    if location.scheme == "s3":
+        return _new_s3_client(location.bucket, settings)
+    store = from_url(
+        f"{location.scheme}://{location.bucket}", client_options=_client_options(None), retry_config=_retry_config()
+    )
+    return _Client(store, location.scheme, True, ())
+
+
+# ---- errors -------------------------------------------------------------------------------------
+
+_STATUS = re.compile(r"status code: (\d{3})")
+_TRANSIENT_TEXT = re.compile(
+    r"error sending request|connection|timed? ?out|reset|broken pipe|incomplete|decoding response body|"
+    r"body error|unexpected eof|dns error",
+    re.IGNORECASE,
+)
+_CREDENTIAL_FETCH = re.compile(r"169\.254\.169\.254|/latest/api/token|sts\.|credential", re.IGNORECASE)
+
+
+def _cause(exc: BaseException, client: _Client) -> str:
+    """obstore's message cut to its first line (no XML body, no debug dump, no credentials) + the S3 code."""
+    text = str(exc)
+    first = text.split("\n\nDebug source", 1)[0].strip().split("\n", 1)[0]
+    first = re.sub(r":?\s*<\?xml.*", "", first)
+    code = re.search(r"<Code>(\w+)</Code>", text)
+    cause = client.redact(first or type(exc).__name__) + (f" ({code.group(1)})" if code else "")
+    return cause if len(cause) <= 400 else cause[:400] + "..."
+
+
+def _is_transient(exc: BaseException) -> bool:
+    text = str(exc)
+    status = _STATUS.search(text)
+    if status:
+        code = int(status.group(1))
+        return code >= 500 or code in (408, 429)
+    return bool(_TRANSIENT_TEXT.search(text))
+
+
+def _storage_error(exc: BaseException, uri: str, client: _Client) -> StorageError:
+    """Turn an obstore failure into a ``StorageError`` that says what to check."""
+    cause = _cause(exc, client)
+    location = _Location.parse(uri)
+    text = str(exc)
+    keys_hint = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or FLYTE_AWS_ACCESS_KEY_ID/FLYTE_AWS_SECRET_ACCESS_KEY"
+    if "NoSuchBucket" in text:
+        message = f"bucket '{location.bucket}' does not exist at {client.endpoint} (while accessing {uri})"
+    elif isinstance(exc, FileNotFoundError):
+        message = f"not found: {uri}"
+    elif isinstance(exc, (PermissionDeniedError, UnauthenticatedError)):
+        if re.search(r"InvalidAccessKeyId|SignatureDoesNotMatch", text):
+            message = f"the credentials were rejected by {client.endpoint} for {uri}: check {keys_hint}"
+        else:
+            message = f"access denied to {uri}: the credentials in use lack permission for it"
+    elif not client.has_static_keys and location.scheme == "s3" and _CREDENTIAL_FETCH.search(text):
+        message = f"no credentials found for {uri}: set {keys_hint}, or give the pod an IAM role"
+    else:
+        transient = _is_transient(exc)
+        what = "a transient failure (retries exhausted)" if transient else "a failure"
+        return StorageError(f"{what} accessing {uri} at {client.endpoint}: {cause}", uri, transient=transient)
+    return StorageError(f"{message}\n  cause: {cause}", uri, transient=False)
+
+
+def _local_error(exc: OSError, path: str) -> StorageError:
+    return StorageError(f"{exc.strerror or type(exc).__name__}: {path}", path, transient=False)
+
+
+# ---- the backend --------------------------------------------------------------------------------
+
+
+class ObjectStore:
+    """The ``Store`` for object-store URIs; thread-safe."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[Any, ...], _Client] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, location: _Location, uri: str) -> _Client:
+        # The settings are part of the key, so a changed environment gets a fresh client.
+        settings = _s3_settings() if location.scheme == "s3" else {}
+        cache_key = (location.scheme, location.bucket, tuple(sorted(settings.items())))
+        with self._lock:
+            client = self._clients.get(cache_key)
+            if client is None:
+                try:
+                    client = _new_client(location, settings)
+                except Exception as exc:  # obstore raises ValueError/BaseError for a bad configuration
+                    raise StorageError(f"cannot configure a client for {uri}: {exc}", uri, transient=False) from exc
+                self._clients[cache_key] = client
+        return client
+
+    def _call(self, uri: str, operation: Callable[[_Client, str], T]) -> T:
+        """Run ``operation(client, key)``, translating obstore's exceptions."""
+        location = _Location.parse(uri)
+        client = self._client(location, uri)
+        try:
+            return operation(client, location.key)
+        except StorageError:
+            raise
+        except Exception as exc:  # obstore's errors are builtins (FileNotFoundError, ...) or its BaseError
+            raise _storage_error(exc, uri, client) from exc
+
+    def _error(self, uri: str, exc: BaseException) -> StorageError:
+        return _storage_error(exc, uri, self._client(_Location.parse(uri), uri))
+
+    # -- single objects --
+
+    def read_bytes(self, uri: str) -> bytes:
+        buffer = io.BytesIO()
+        self._download(uri, buffer)
+        return buffer.getvalue()
+
+    def write_bytes(self, uri: str, data: bytes, content_type: str | None) -> None:
+        self._call(uri, lambda c, key: obstore.put(c.store, key, data, attributes=_attributes(content_type)))
+
+    def get_file(self, uri: str, local_path: str) -> None:
+        try:
+            _atomic_write(local_path, lambda out: self._download(uri, out))
+        except OSError as exc:
+            raise _local_error(exc, local_path) from exc
+
+    def put_file(self, local_path: str, uri: str, content_type: str | None) -> None:
+        try:
+            source = open(local_path, "rb")
+        except OSError as exc:
+            raise _local_error(exc, local_path) from exc
+        with source:
+            self._upload(source, os.fstat(source.fileno()).st_size, uri, content_type)
+
+    def exists(self, uri: str) -> bool:
+        """True for an object, or for a prefix with objects under it (a folder)."""
+        return self._call(uri, _exists)
+
+    def open_read(self, uri: str) -> BinaryIO:
+        reader = self._call(uri, lambda c, key: obstore.open_reader(c.store, key, buffer_size=_part_size()))
+        return io.BufferedReader(_RawReader(reader, lambda exc: self._error(uri, exc)), _part_size())
+
+    # -- folders --
+
+    def get_dir(self, uri: str, local_dir: str) -> None:
+        prefix = _folder_key(_Location.parse(uri).key)
+        objects = self._call(uri, lambda c, key: _list_objects(c, prefix))
+        if not objects:
+            raise StorageError(f"not found: {uri} (no objects under it)", uri, transient=False)
+        progress = Progress("downloading", uri, sum(o["size"] for o in objects), len(objects))
+
+        def fetch(meta: dict[str, Any]) -> None:
+            relative = meta["path"][len(prefix) :]
+            self.get_file(_child_uri(uri, relative), _safe_local_path(local_dir, relative, uri))
+            progress.add(meta["size"], files=1)
+
+        _run_parallel(fetch, objects)
+        progress.finish()
+
+    def put_dir(self, local_dir: str, uri: str) -> None:
+        if not os.path.isdir(local_dir):
+            raise StorageError(f"not a folder: {local_dir}", local_dir, transient=False)
+        files = list(_walk_files(local_dir))
+        progress = Progress("uploading", uri, sum(size for _, size in files), len(files))
+
+        def send(item: tuple[str, int]) -> None:
+            relative, size = item
+            self.put_file(os.path.join(local_dir, relative), _child_uri(uri, relative.replace(os.sep, "/")), None)
+            progress.add(size, files=1)
+
+        _run_parallel(send, files)
+        progress.finish()
+
+    # -- transfers --
+
+    def _download(self, uri: str, out: BinaryIO) -> None:
+        """Stream ``uri`` into ``out``; a body that breaks off resumes at the last byte received."""
+        written, failures = 0, 0
+        progress: Progress | None = None
+        while True:
+            options = {"range": {"offset": written}} if written else None
+            result = self._call(uri, lambda c, key: obstore.get(c.store, key, options=options))
+            progress = progress or Progress("downloading", uri, result.meta["size"])
+            count, cut = _copy_body(result.stream(min_chunk_size=_part_size()), out, progress)
+            written += count
+            if cut is None:
+                progress.finish()
+                return
+            failures = 1 if count else failures + 1  # progress was made: count failures afresh
+            if not _is_transient(cut) or failures >= _retry.attempts():
+                raise self._error(uri, cut) from cut
+            _retry.sleep_before_retry(failures)
+
+    def _upload(self, source: BinaryIO, size: int, uri: str, content_type: str | None) -> None:
+        """Upload in parts of ``_part_size()`` (several at once) when larger than one part; atomic either way."""
+        progress = Progress("uploading", uri, size)
+        part = _part_size()
+        body: bytes | Iterator[bytes] = source.read() if size <= part else _chunks(source, part, progress)
+        self._call(
+            uri,
+            lambda c, key: obstore.put(
+                c.store, key, body, attributes=_attributes(content_type),
+                chunk_size=part, max_concurrency=_concurrency(),
+            ),
+        )  # fmt: skip
+        progress.finish()
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _attributes(content_type: str | None) -> dict[str, str] | None:
+    return {"Content-Type": content_type} if content_type else None
+
+
+def _copy_body(stream: Iterator[bytes], out: BinaryIO, progress: Progress) -> tuple[int, Exception | None]:
+    """Write ``stream`` to ``out``: the bytes written and the error that cut the body off, if one did.
+
+    Errors of ``out`` (a full disk) propagate: they are not the store's.
+    """
+    written = 0
+    chunks = iter(stream)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return written, None
+        except Exception as exc:
+            return written, exc
+        out.write(chunk)
+        written += len(chunk)
+        progress.add(len(chunk))
+
+
+def _chunks(source: BinaryIO, size: int, progress: Progress) -> Iterator[bytes]:
+    while chunk := source.read(size):
+        progress.add(len(chunk))
+        yield chunk
+
+
+def _exists(client: _Client, key: str) -> bool:
+    try:
+        obstore.head(client.store, key)
+        return True
+    except FileNotFoundError:
+        pass
+    first_page = next(iter(obstore.list(client.store, _folder_key(key), chunk_size=1)), [])
+    return len(first_page) > 0
+
+
+def _folder_key(key: str) -> str:
+    return key.rstrip("/") + "/" if key.strip("/") else ""
+
+
+def _list_objects(client: _Client, prefix: str) -> list[dict[str, Any]]:
+    # Keys ending in "/" are folder markers written by some tools, not files.
+    return [meta for meta in obstore.list(client.store, prefix or None).collect() if not meta["path"].endswith("/")]
+
+
+def _child_uri(uri: str, relative: str) -> str:
+    return uri.rstrip("/") + "/" + relative
+
+
+def _safe_local_path(local_dir: str, relative: str, uri: str) -> str:
+    """The local path of an object, refusing keys that would land outside ``local_dir`` (``../``)."""
+    root = os.path.abspath(local_dir)
+    path = os.path.abspath(os.path.join(root, *relative.split("/")))
+    if not path.startswith(root + os.sep):
+        raise StorageError(f"refusing object key that escapes the target folder: {relative} under {uri}", uri, transient=False)
+    return path
+
+
+def _walk_files(local_dir: str) -> Iterator[tuple[str, int]]:
+    """(path relative to ``local_dir``, size) of every file below it."""
+    for folder, _, names in os.walk(local_dir):
+        for name in names:
+            path = os.path.join(folder, name)
+            yield os.path.relpath(path, local_dir), os.path.getsize(path)
+
+
+def _run_parallel(work: Callable[[T], None], items: list[T]) -> None:
+    """Run ``work`` on every item, ``_concurrency()`` at a time; the first failure cancels what has not started."""
+    if not items:
+        return
+    with ThreadPoolExecutor(min(_concurrency(), len(items)), thread_name_prefix="flytelite-io") as pool:
+        futures = [pool.submit(work, item) for item in items]
+        try:
+            for future in futures:
+                future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+class _RawReader(io.RawIOBase):
+    """obstore's ReadableFile as a standard raw stream (its ``read`` returns obstore ``Bytes``)."""
+
+    def __init__(self, reader: Any, translate: Callable[[BaseException], StorageError]) -> None:
+        self._reader = reader
+        self._translate = translate
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._reader.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._reader.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._reader.read(len(buffer))
+        except Exception as exc:
+            raise self._translate(exc) from exc
+        count = len(data)
+        memoryview(buffer)[:count] = memoryview(data)
+        return count
+
+    def close(self) -> None:
+        if not self.closed:
+            self._reader.close()
+        super().close()

@@ -1,0 +1,251 @@
+"""Regenerate the golden files in tests/interop/golden/ with the real flytekit.
+
+Run ONLY under the dedicated flytekit virtual environment (see README.md):
+
+    /work/main/.venv-flytekit/bin/python tests/interop/generate_golden.py
+
+Nothing in the product or in the normal test run imports flytekit; the files
+written here are the reference bytes our own type engine is tested against.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import sys
+import tempfile
+import typing
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GOLDEN = HERE / "golden"
+sys.path.insert(0, str(HERE))
+
+import cases  # noqa: E402  (the shared case definitions; standard library only)
+
+import flytekit  # noqa: E402
+from flytekit import task  # noqa: E402
+from flytekit.core.context_manager import FlyteContextManager  # noqa: E402
+from flytekit.core.data_persistence import FileAccessProvider  # noqa: E402
+from flytekit.core.interface import transform_interface_to_typed_interface  # noqa: E402
+from flytekit.core.type_engine import TypeEngine  # noqa: E402
+from flytekit.types.directory import FlyteDirectory  # noqa: E402
+from flytekit.types.file import FlyteFile  # noqa: E402
+from flytekit.models.literals import Literal  # noqa: E402
+from flyteidl.core import literals_pb2  # noqa: E402
+from google.protobuf import text_format  # noqa: E402
+
+OLD_ENV = "FLYTE_USE_OLD_DC_FORMAT"
+
+
+# ---- tasks whose interfaces are recorded (flytekit requires module-level task functions) ----
+@task
+def add(a: int, b: int = 3) -> int:
+    return a + b
+
+
+@task
+def f(x: typing.List[float], name: str) -> typing.Tuple[int, str]:
+    return len(x), name
+
+
+Result = typing.NamedTuple("Result", total=int, label=str)
+
+
+@task
+def nt(x: int) -> Result:
+    return Result(total=x, label=str(x))
+
+
+def flytekit_type_and_value(python_type, value):
+    """Map the flytekit-free sentinels of cases.py onto flytekit types."""
+    if python_type is cases.FILE:
+        return FlyteFile, FlyteFile(value)
+    if python_type is cases.DIRECTORY:
+        return FlyteDirectory, FlyteDirectory(value)
+    if python_type is cases.PICKLE:
+        return type(value), value
+    return python_type, value
+
+
+def strict_equal(a, b) -> bool:
+    """== plus identical types all the way down through dicts/lists (1 != 1.0 here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def same_value(name, expected, got) -> bool:
+    if isinstance(expected, (FlyteFile, FlyteDirectory)):
+        return isinstance(got, type(expected)) and (got.remote_source or got.path) == expected.path
+    if name == "date":
+        # flytekit hands a date back as a date (check both, record what it returns)
+        if isinstance(got, datetime.datetime):
+            return got.date() == expected
+        return got == expected
+    return got == expected and type(got) is type(expected)
+
+
+def fresh_to_literal(ctx, value, t, lt):
+    """TypeEngine.to_literal, bypassing flytekit's in-process literal cache.
+
+    flytekit 1.16 memoizes TypeEngine.to_literal in an LRU keyed on (cloudpickle of value, of type)
+    and ignores FLYTE_USE_OLD_DC_FORMAT on a cache hit, so clear it before every call.
+    """
+    cache = getattr(TypeEngine, "_LITERAL_CACHE", None)
+    if cache is not None:
+        cache.clear()
+    return TypeEngine.to_literal(ctx, value, t, lt)
+
+
+def reread_literal(path: Path) -> Literal:
+    """Decode a golden literal from its bytes on disk (reading direction is checked from the file)."""
+    msg = literals_pb2.Literal()
+    msg.ParseFromString(path.read_bytes())
+    return Literal.from_flyte_idl(msg)
+
+
+def write_pb(path: Path, msg) -> None:
+    path.write_bytes(msg.SerializeToString(deterministic=True))
+    path.with_suffix(".txt").write_text(text_format.MessageToString(msg, as_utf8=True))
+
+
+def main() -> int:
+    if GOLDEN.exists():
+        shutil.rmtree(GOLDEN)
+    GOLDEN.mkdir()
+    os.environ.pop(OLD_ENV, None)
+
+    work = Path(tempfile.mkdtemp(prefix="flytelite-golden-"))
+    raw_prefix = work / "raw"
+    raw_prefix.mkdir()
+    sandbox = work / "sandbox"
+    sandbox.mkdir()
+
+    manifest: dict = {
+        "flytekit_version": flytekit.__version__,
+        "generator": "tests/interop/generate_golden.py",
+        "raw_output_prefix_note": "a temporary local folder; URIs under it are random",
+        "cases": {},
+        "interfaces": {},
+    }
+    try:
+        import flyteidl
+
+        manifest["flyteidl_version"] = getattr(flyteidl, "__version__", None)
+    except Exception:  # pragma: no cover
+        pass
+    from importlib.metadata import version
+
+    for dist in ("flyteidl", "mashumaro", "msgpack", "protobuf", "pydantic"):
+        try:
+            manifest.setdefault("versions", {})[dist] = version(dist)
+        except Exception:  # pragma: no cover
+            pass
+
+    failures = []
+    base = FlyteContextManager.current_context()
+    fa = FileAccessProvider(local_sandbox_dir=str(sandbox), raw_output_prefix=str(raw_prefix))
+    with FlyteContextManager.with_context(base.with_file_access(fa)) as ctx:
+        for name, ptype, pvalue in cases.CASES:
+            t, v = flytekit_type_and_value(ptype, pvalue)
+            entry: dict = {"python_type": repr(ptype), "value": repr(pvalue), "files": []}
+            lt = TypeEngine.to_literal_type(t)
+            lit = fresh_to_literal(ctx, v, t, lt)
+            write_pb(GOLDEN / f"{name}.literal_type.pb", lt.to_flyte_idl())
+            write_pb(GOLDEN / f"{name}.literal.pb", lit.to_flyte_idl())
+            entry["files"] += [f"{name}.literal_type.pb", f"{name}.literal.pb"]
+            entry["compare"] = "structure" if name in cases.RANDOM_URI_CASES else "exact"
+            if name in cases.RANDOM_URI_CASES:
+                entry["notes"] = (
+                    "the blob uri is a freshly generated random path under the (local, temporary) raw "
+                    "output prefix (<raw prefix>/<random 32 hex>/<md5 hex of the cloudpickle bytes>); compare "
+                    "everything except scalar.blob.uri. The LiteralType metadata python_class_name is "
+                    "str(cls), here \"<class 'cases.Opaque'>\": it depends on the module name the class "
+                    "was imported under"
+                )
+
+            # Reading direction: the golden literal must decode back to the value.
+            back = TypeEngine.to_python_value(ctx, reread_literal(GOLDEN / f"{name}.literal.pb"), t)
+            ok = same_value(name, v, back)
+            entry["roundtrip_ok"] = ok
+            entry["roundtrip_strict_equal"] = (
+                ok if isinstance(v, (FlyteFile, FlyteDirectory)) else ok and strict_equal(v, back)
+            )
+            entry["roundtrip_python_type"] = type(back).__name__
+            if not ok:
+                failures.append(f"{name}: round trip gave {back!r} ({type(back)}), expected {v!r}")
+
+            if name in cases.OLD_FORMAT_CASES:
+                os.environ[OLD_ENV] = "true"
+                try:
+                    old_lt = TypeEngine.to_literal_type(t)
+                    old_lit = fresh_to_literal(ctx, v, t, old_lt)
+                finally:
+                    os.environ.pop(OLD_ENV, None)
+                write_pb(GOLDEN / f"{name}.old.literal.pb", old_lit.to_flyte_idl())
+                entry["files"].append(f"{name}.old.literal.pb")
+                if old_lt.to_flyte_idl() != lt.to_flyte_idl():
+                    write_pb(GOLDEN / f"{name}.old.literal_type.pb", old_lt.to_flyte_idl())
+                    entry["files"].append(f"{name}.old.literal_type.pb")
+                    entry["old_literal_type_differs"] = True
+                else:
+                    entry["old_literal_type_differs"] = False
+                    entry["old_literal_type_note"] = (
+                        "flytekit 1.16 keeps the same LiteralType (msgpack annotation included) when "
+                        "FLYTE_USE_OLD_DC_FORMAT is set; only the Literal changes to scalar.generic"
+                    )
+                old_back = TypeEngine.to_python_value(ctx, reread_literal(GOLDEN / f"{name}.old.literal.pb"), t)
+                old_ok = same_value(name, v, old_back)
+                entry["old_format_readable"] = old_ok
+                entry["old_format_readback"] = repr(old_back)
+                entry["old_format_readback_strict_equal"] = strict_equal(v, old_back)
+                if not strict_equal(v, old_back):
+                    entry["old_format_note"] = (
+                        "reads back == to the value, but not type-exactly: the old Struct stores every number "
+                        "as a double, so ints come back as floats (dataclasses fix ints per field type; "
+                        "untyped dicts cannot)"
+                    )
+                entry["old_format_env"] = f"{OLD_ENV}=true"
+                if not old_ok:
+                    failures.append(f"{name} (old format): read back {old_back!r}, expected {v!r}")
+            manifest["cases"][name] = entry
+
+        # ---- interfaces (tasks are defined at module level: flytekit refuses local tasks) --------
+        for iname, tk, sig in (
+            ("interface_add", add, "def add(a: int, b: int = 3) -> int"),
+            ("interface_tuple", f, "def f(x: list[float], name: str) -> typing.Tuple[int, str]"),
+            ("interface_namedtuple", nt, 'def nt(x: int) -> typing.NamedTuple("Result", total=int, label=str)'),
+        ):
+            ti = transform_interface_to_typed_interface(tk.python_interface)
+            idl = ti.to_flyte_idl()
+            assert idl == tk.interface.to_flyte_idl(), iname
+            write_pb(GOLDEN / f"{iname}.pb", idl)
+            manifest["interfaces"][iname] = {
+                "signature": sig,
+                "file": f"{iname}.pb",
+                "inputs": list(ti.inputs),
+                "outputs": list(ti.outputs),
+                "note": "TypedInterface carries no default values (defaults live in the launch plan's ParameterMap)",
+            }
+
+    manifest["note_txt"] = "each .pb has a .txt sibling with its google.protobuf.text_format dump, for humans"
+    (GOLDEN / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    shutil.rmtree(work, ignore_errors=True)
+
+    if failures:
+        for line in failures:
+            print("FAIL:", line, file=sys.stderr)
+        return 1
+    print(f"wrote {len(list(GOLDEN.iterdir()))} files to {GOLDEN}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

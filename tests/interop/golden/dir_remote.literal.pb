@@ -1,0 +1,4 @@
+
+$"
+
+s3://my-bucket/data/images

@@ -1,0 +1,4 @@
+*
+PythonPickle2/
+-
+python_class_name<class 'cases.Opaque'>

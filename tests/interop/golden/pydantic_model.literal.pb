@@ -1,0 +1,3 @@
+
+-+
+ É¢lrÀ?Ñz·GÆ{¶layersí@ §name£mlpmsgpack
