@@ -58,8 +58,12 @@ class _BinaryStructCodec(Codec):
     def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
         if not self.accepts(value):
             raise self.mismatch(f"{type(value).__name__} {value!r}"[:120])
+        try:
+            packed = msgpack.packb(self.to_builtin(value))
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # msgpack: e.g. a set inside
+            raise self.mismatch(f"a {type(value).__name__} that cannot be serialized: {exc}"[:300]) from None
         binary = lit.scalar.binary
-        binary.value = msgpack.packb(self.to_builtin(value))
+        binary.value = packed
         binary.tag = MSGPACK_TAG
 
     def decode(self, lit: literals_pb2.Literal) -> Any:
@@ -152,38 +156,81 @@ def _bad(py_type: Any, data: Any) -> LiteralMismatch:
     return LiteralMismatch(f"expected {type_name(py_type)}, got {type(data).__name__} {data!r}"[:200])
 
 
+def _checked(py_type: Any, check: Callable[[Any], bool], convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def encode(value: Any) -> Any:
+        if not check(value):
+            raise _bad(py_type, value)
+        return convert(value)
+
+    return encode
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+_SIMPLE_ENCODERS: dict[Any, Callable[[Any], Any]] = {
+    int: _checked(int, lambda v: type(v) is int, _identity),
+    float: _checked(float, lambda v: type(v) in (float, int), _identity),
+    str: _checked(str, lambda v: type(v) is str, _identity),
+    bool: _checked(bool, lambda v: type(v) is bool, _identity),
+    type(None): _checked(type(None), lambda v: v is None, _identity),
+    datetime.datetime: _checked(datetime.datetime, lambda v: isinstance(v, datetime.datetime), lambda v: v.isoformat()),
+    datetime.date: _checked(datetime.date, lambda v: type(v) is datetime.date, lambda v: v.isoformat()),
+    datetime.timedelta: _checked(
+        datetime.timedelta, lambda v: isinstance(v, datetime.timedelta), lambda v: v.total_seconds()
+    ),
+}
+
+
 @functools.lru_cache(maxsize=None)
 def _encoder(py_type: Any) -> Callable[[Any], Any]:
+    """The function turning a value of ``py_type`` into builtins; it raises LiteralMismatch on a wrong type."""
     origin, args = typing.get_origin(py_type), typing.get_args(py_type)
     if origin is list:
         item = _encoder(args[0])
-        return lambda v: [item(x) for x in v]
+        return _checked(py_type, lambda v: isinstance(v, list), lambda v: [item(x) for x in v])
     if origin is dict:
         item = _encoder(args[1])
-        return lambda v: {k: item(x) for k, x in v.items()}
+        return _checked(py_type, lambda v: isinstance(v, dict), lambda v: {k: item(x) for k, x in v.items()})
     if origin in (typing.Union, types.UnionType):
-        return lambda v: _encode_union(v, args)
-    if py_type in (datetime.datetime, datetime.date):
-        return lambda v: v.isoformat()
-    if py_type is datetime.timedelta:
-        return lambda v: v.total_seconds()
+        return lambda v: _encode_union(v, py_type, args)
+    simple = _SIMPLE_ENCODERS.get(py_type)
+    if simple is not None:
+        return simple
     if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
-        return lambda v: v.value
+        return _checked(py_type, lambda v: isinstance(v, py_type), lambda v: v.value)
     if dataclasses.is_dataclass(py_type):
-        fields = _field_types(py_type)
-        return lambda v: {name: _encoder(t)(getattr(v, name)) for name, t in fields.items()}
+        return _dataclass_encoder(py_type)
     if isinstance(py_type, type) and hasattr(py_type, "__flytelite_path__"):
         return lambda v: {"path": v.__flytelite_path__()}
-    return lambda v: v
+    return _identity
 
 
-def _encode_union(value: Any, args: tuple[Any, ...]) -> Any:
+def _dataclass_encoder(cls: type) -> Callable[[Any], Any]:
+    fields = _field_types(cls)
+
+    def encode(value: Any) -> Any:
+        if not isinstance(value, cls):
+            raise _bad(cls, value)
+        out = {}
+        for name, field_type in fields.items():
+            try:  # _encoder looked up per call: a dataclass may refer to itself
+                out[name] = _encoder(field_type)(getattr(value, name))
+            except LiteralMismatch as exc:
+                raise LiteralMismatch(f"field '{cls.__name__}.{name}': {exc}") from None
+        return out
+
+    return encode
+
+
+def _encode_union(value: Any, py_type: Any, args: tuple[Any, ...]) -> Any:
     for arg in args:
         if arg is type(None) and value is None:
             return None
         if arg is not type(None) and codec_for(arg).accepts(value):
             return _encoder(arg)(value)
-    return value
+    raise _bad(py_type, value)
 
 
 @functools.lru_cache(maxsize=None)

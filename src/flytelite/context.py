@@ -8,25 +8,33 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import time
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
+
+from ._record import Record
+
+
+def make_working_directory() -> str:
+    """A new private folder for this attempt (without importing tempfile, for start-up time)."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    path = os.path.join(base, f"flytelite-{os.getpid()}-{time.time_ns():x}")
+    os.makedirs(path, mode=0o700)
+    return path
 
 
 def _env(environ: Mapping[str, str], long_name: str, short_name: str) -> str:
     return environ.get(long_name) or environ.get(short_name) or ""
 
 
-@dataclass(frozen=True)
-class ExecutionIdentity:
+class ExecutionIdentity(Record):
     """Which execution this attempt belongs to (empty strings when run outside Flyte)."""
 
-    project: str = ""
-    domain: str = ""
-    name: str = ""
-    workflow: str = ""
-    launch_plan: str = ""
+    __slots__ = ("project", "domain", "name", "workflow", "launch_plan")
+
+    def __init__(self, project: str = "", domain: str = "", name: str = "", workflow: str = "", launch_plan: str = "") -> None:
+        self.project, self.domain, self.name = project, domain, name
+        self.workflow, self.launch_plan = workflow, launch_plan
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ExecutionIdentity:
@@ -39,14 +47,13 @@ class ExecutionIdentity:
         )
 
 
-@dataclass(frozen=True)
-class TaskIdentity:
+class TaskIdentity(Record):
     """Which registered task this is (empty strings when run outside Flyte)."""
 
-    project: str = ""
-    domain: str = ""
-    name: str = ""
-    version: str = ""
+    __slots__ = ("project", "domain", "name", "version")
+
+    def __init__(self, project: str = "", domain: str = "", name: str = "", version: str = "") -> None:
+        self.project, self.domain, self.name, self.version = project, domain, name, version
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TaskIdentity:
@@ -91,22 +98,30 @@ class Secrets:
         return "Secrets(<hidden>)"
 
 
-@dataclass
-class ExecutionContext:
+class ExecutionContext(Record):
     """The attempt's identity, folders and handles, as ``current_context()`` returns them."""
 
-    execution_id: ExecutionIdentity = field(default_factory=ExecutionIdentity)
-    task_id: TaskIdentity = field(default_factory=TaskIdentity)
-    working_directory: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="flytelite-work-"))
-    raw_output_prefix: str = ""
-    checkpoint: Any = None
-    decks: list[Any] = field(default_factory=list)
-    enable_deck: bool = False
-    secrets: Secrets = field(default_factory=Secrets)
+    __slots__ = ("execution_id", "task_id", "working_directory", "raw_output_prefix", "checkpoint", "decks", "enable_deck", "secrets")
 
-    def __post_init__(self) -> None:
-        if not self.raw_output_prefix:
-            self.raw_output_prefix = os.path.join(self.working_directory, "raw")
+    def __init__(
+        self,
+        execution_id: ExecutionIdentity | None = None,
+        task_id: TaskIdentity | None = None,
+        working_directory: str | None = None,
+        raw_output_prefix: str = "",
+        checkpoint: Any = None,
+        decks: list[Any] | None = None,
+        enable_deck: bool = False,
+        secrets: Secrets | None = None,
+    ) -> None:
+        self.execution_id = execution_id or ExecutionIdentity()
+        self.task_id = task_id or TaskIdentity()
+        self.working_directory = working_directory or make_working_directory()
+        self.raw_output_prefix = raw_output_prefix or os.path.join(self.working_directory, "raw")
+        self.checkpoint = checkpoint
+        self.decks = [] if decks is None else decks
+        self.enable_deck = enable_deck
+        self.secrets = secrets or Secrets()
 
     @property
     def logger(self) -> Any:

@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
-import inspect
 import typing
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from flyteidl.core import interface_pb2
-
+from ._record import Record
 from .type_engine import UnsupportedType, literal_type, type_name
+
+if TYPE_CHECKING:
+    from flyteidl.core import interface_pb2
+
+_VAR_ARGS_FLAGS = 0x04 | 0x08  # CO_VARARGS | CO_VARKEYWORDS (inspect is not imported: start-up time)
 
 
 def _is_named_tuple(py_type: Any) -> bool:
     return isinstance(py_type, type) and issubclass(py_type, tuple) and hasattr(py_type, "_fields")
 
 
-@dataclass(frozen=True)
-class Interface:
+class Interface(Record):
     """Inputs and outputs by name; ``output_tuple`` is the NamedTuple class of a NamedTuple return."""
 
-    inputs: dict[str, Any]
-    defaults: dict[str, Any] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    output_tuple: type | None = None
+    __slots__ = ("inputs", "defaults", "outputs", "output_tuple")
+
+    def __init__(
+        self,
+        inputs: dict[str, Any],
+        defaults: dict[str, Any] | None = None,
+        outputs: dict[str, Any] | None = None,
+        output_tuple: type | None = None,
+    ) -> None:
+        self.inputs = inputs
+        self.defaults = defaults or {}
+        self.outputs = outputs or {}
+        self.output_tuple = output_tuple
 
     def to_typed_interface(self) -> interface_pb2.TypedInterface:
+        from flyteidl.core import interface_pb2
+
         typed = interface_pb2.TypedInterface()
         for variables, named in ((typed.inputs.variables, self.inputs), (typed.outputs.variables, self.outputs)):
             for name, py_type in named.items():
@@ -59,7 +71,7 @@ class Interface:
 
 
 def _output_types(return_type: Any) -> tuple[dict[str, Any], type | None]:
-    if return_type is None or return_type is type(None) or return_type is inspect.Signature.empty:
+    if return_type is None or return_type is type(None):
         return {}, None
     if _is_named_tuple(return_type):
         hints = typing.get_type_hints(return_type)
@@ -72,20 +84,31 @@ def _output_types(return_type: Any) -> tuple[dict[str, Any], type | None]:
     return {"o0": return_type}, None
 
 
+def _parameters(fn: Callable[..., Any]) -> tuple[list[str], dict[str, Any]]:
+    """Parameter names and defaults, read off the code object."""
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__  # type: ignore[attr-defined]
+    code = fn.__code__
+    if code.co_flags & _VAR_ARGS_FLAGS:
+        raise UnsupportedType(f"{fn.__qualname__}: *args and **kwargs cannot be task inputs")
+    positional = list(code.co_varnames[: code.co_argcount])
+    keyword_only = list(code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount])
+    positional_defaults = fn.__defaults__ or ()
+    defaults = dict(zip(positional[len(positional) - len(positional_defaults) :], positional_defaults))
+    defaults.update(fn.__kwdefaults__ or {})
+    return positional + keyword_only, defaults
+
+
 def interface_of(fn: Callable[..., Any]) -> Interface:
     """Read a function's annotations; every input and the return must be annotated."""
     hints = typing.get_type_hints(fn, include_extras=True)
-    signature = inspect.signature(fn)
-    inputs, defaults = {}, {}
-    for name, param in signature.parameters.items():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            raise UnsupportedType(f"{fn.__qualname__}: *args and **kwargs cannot be task inputs")
+    names, defaults = _parameters(fn)
+    inputs = {}
+    for name in names:
         if name not in hints:
             raise UnsupportedType(f"{fn.__qualname__}: input '{name}' needs a type annotation")
         inputs[name] = hints[name]
-        if param.default is not param.empty:
-            defaults[name] = param.default
-    outputs, output_tuple = _output_types(hints.get("return", inspect.Signature.empty))
+    outputs, output_tuple = _output_types(hints.get("return"))
     interface = Interface(inputs, defaults, outputs, output_tuple)
     for kind, named in (("input", inputs), ("output", outputs)):
         for name, py_type in named.items():

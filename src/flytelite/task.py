@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime
 import functools
-import inspect
-from typing import Any, Callable, TypeVar, overload
-
-from flyteidl.core import interface_pb2, literals_pb2
+import types
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 
 from .context import ExecutionContext, current_context, use_context
 from .interface import Interface, interface_of
 from .task_metadata import ResourceSpec, Resources, Secret, TaskMetadata
 from .type_engine import decode_map, encode_map
+
+if TYPE_CHECKING:
+    from flyteidl.core import interface_pb2, literals_pb2
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,7 +85,7 @@ class Task:
         if runner is not None:
             return runner(self._fn, kwargs)
         result = self._fn(**kwargs)
-        if inspect.iscoroutine(result):
+        if isinstance(result, types.CoroutineType):
             import asyncio
 
             return asyncio.run(result)

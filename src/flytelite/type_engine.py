@@ -11,7 +11,6 @@ Every mismatch raises :class:`LiteralMismatch`; ``decode_map`` / ``encode_map`` 
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import enum
 import functools
@@ -114,7 +113,11 @@ class _PrimitiveCodec(Codec):
         return value
 
     def encode(self, value: Any, lit: Literal) -> None:
-        setattr(lit.scalar.primitive, self.field, self.check_value(value))
+        value = self.check_value(value)
+        try:
+            setattr(lit.scalar.primitive, self.field, value)
+        except ValueError as exc:  # an int outside 64 bits, a str with lone surrogates
+            raise self.mismatch(f"{type(value).__name__} {_short_repr(value)} that protobuf cannot hold ({exc})") from None
 
     def encode_many(self, values: list[Any], lits: Any) -> None:
         expected = self.py_type
@@ -122,8 +125,11 @@ class _PrimitiveCodec(Codec):
             bad = next(v for v in values if type(v) is not expected)
             self.check_value(bad)
         field = self.field
-        for value in values:
-            setattr(lits.add().scalar.primitive, field, value)
+        try:
+            for value in values:
+                setattr(lits.add().scalar.primitive, field, value)
+        except ValueError as exc:  # see encode
+            raise self.mismatch(f"{type(value).__name__} {_short_repr(value)} that protobuf cannot hold ({exc})") from None
 
     def decode(self, lit: Literal) -> Any:
         prim = lit.scalar.primitive
@@ -287,6 +293,7 @@ class _ListCodec(Codec):
     def encode(self, value: Any, lit: Literal) -> None:
         if not isinstance(value, list):
             raise self.mismatch(f"{type(value).__name__} {_short_repr(value)}")
+        lit.collection.SetInParent()  # an empty list is still a collection literal
         lits = lit.collection.literals
         try:
             self.item.encode_many(value, lits)
@@ -316,6 +323,7 @@ class _DictCodec(Codec):
     def encode(self, value: Any, lit: Literal) -> None:
         if not isinstance(value, dict):
             raise self.mismatch(f"{type(value).__name__} {_short_repr(value)}")
+        lit.map.SetInParent()  # an empty dict is still a map literal
         target = lit.map.literals
         for key, item in value.items():
             if not isinstance(key, str):
@@ -485,7 +493,7 @@ def _structured() -> Any:
 def _codec_for_class(py_type: type) -> Codec:
     if issubclass(py_type, enum.Enum):
         return _EnumCodec(py_type)
-    if dataclasses.is_dataclass(py_type):
+    if hasattr(py_type, "__dataclass_fields__"):  # dataclasses.is_dataclass, without importing it
         return _structured().DataclassCodec(py_type)
     if _structured().is_pydantic_model(py_type):
         return _structured().PydanticCodec(py_type)

@@ -6,8 +6,6 @@ Writes go to a temporary sibling first and are renamed into place, so a reader n
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from typing import BinaryIO
 
 from ._errors import StorageError
@@ -25,7 +23,9 @@ def _permanent(uri: str, exc: OSError) -> StorageError:
 def _atomic_write(path: str, write) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".flytelite-")
+    # A unique sibling, renamed into place once complete (tempfile is not imported: start-up time).
+    tmp = os.path.join(directory, f".flytelite-{os.urandom(8).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "wb") as out:
             write(out)
@@ -56,6 +56,8 @@ class LocalStore:
         target = _path(uri)
         if os.path.abspath(local_path) == os.path.abspath(target):
             return
+        import shutil  # lazily: its compression imports cost start-up time
+
         try:
             with open(local_path, "rb") as src:
                 _atomic_write(target, lambda out: shutil.copyfileobj(src, out, 1 << 20))
@@ -71,6 +73,8 @@ class LocalStore:
             return
         if not os.path.isdir(local_dir):
             raise StorageError(f"not a folder: {local_dir}", local_dir, transient=False)
+        import shutil
+
         try:
             shutil.copytree(local_dir, target, dirs_exist_ok=True)
         except (OSError, shutil.Error) as exc:

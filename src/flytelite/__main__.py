@@ -1,0 +1,3 @@
+from flytelite.entrypoint.cli import main
+
+main()

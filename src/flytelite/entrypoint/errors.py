@@ -1,0 +1,126 @@
+"""Failures of an attempt, classified as Flyte's error documents expect.
+
+A :class:`Failure` says who is at fault (USER or SYSTEM), whether a retry may help, and what to show:
+a one-line ``Type: message`` summary first, then the traceback of the user's own frames (flytelite's
+and importlib's frames are left out; for a failure of flytelite itself the full traceback stays).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from .._record import Record
+from .._redact import redact
+from ..exceptions import RecoverableException, TaskError, TerminatedError
+from ..io import StorageError
+
+if TYPE_CHECKING:
+    import traceback
+
+# flyteidl's ExecutionError.ErrorKind and ContainerError.Kind values; the error modules themselves
+# are imported only when a document is written.
+USER, SYSTEM = 1, 2
+NON_RECOVERABLE, RECOVERABLE = 0, 1
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_IMPORTLIB_DIR = os.path.dirname(importlib.__file__) + os.sep
+
+
+class UserCodeError(Exception):
+    """Raised by a pipeline step when the user's code or data is at fault; wraps the cause."""
+
+    def __init__(self, summary: str, cause: BaseException) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.cause = cause
+
+
+class Failure(Record):
+    """The content of one error document."""
+
+    __slots__ = ("code", "summary", "details", "origin", "recoverable", "timestamp")
+
+    def __init__(self, code: str, summary: str, details: str, origin: int, recoverable: bool, timestamp: float) -> None:
+        self.code, self.summary, self.details = code, summary, details
+        self.origin, self.recoverable, self.timestamp = origin, recoverable, timestamp
+
+    @property
+    def message(self) -> str:
+        body = f"{self.summary}\n\n{self.details}" if self.details and self.details.strip() != self.summary else self.summary
+        return redact(body)
+
+    def to_document(self, worker: str = "") -> Any:
+        from flyteidl.core import errors_pb2
+
+        doc = errors_pb2.ErrorDocument()
+        error = doc.error
+        error.code = self.code
+        error.message = self.message
+        error.kind = RECOVERABLE if self.recoverable else NON_RECOVERABLE
+        error.origin = self.origin
+        error.timestamp.FromNanoseconds(int(self.timestamp * 1e9))
+        error.worker = worker
+        return doc
+
+
+def _is_user_frame(frame: Any) -> bool:
+    filename = frame.filename
+    return not (
+        filename.startswith((_PACKAGE_DIR, _IMPORTLIB_DIR, "<frozen importlib")) or f"{os.sep}click{os.sep}" in filename
+    )
+
+
+def _filter_frames(te: traceback.TracebackException) -> None:
+    import traceback
+
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if _is_user_frame(f)])
+    for linked in (te.__cause__, te.__context__):
+        if linked is not None:
+            _filter_frames(linked)
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` with only the user's frames."""
+    import traceback
+
+    te = traceback.TracebackException.from_exception(exc)
+    _filter_frames(te)
+    return "".join(te.format()).rstrip()
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _user_failure(summary: str, cause: BaseException, now: float) -> Failure:
+    recoverable = isinstance(cause, RecoverableException) or getattr(cause, "recoverable", False) is True
+    default_code = "USER:Recoverable" if recoverable else "USER:RuntimeError"
+    code = getattr(cause, "error_code", None) or default_code
+    return Failure(str(code), summary, user_traceback(cause), USER, recoverable, now)
+
+
+def classify(exc: BaseException) -> Failure:
+    """The error document's content for an exception that ended the attempt."""
+    now = time.time()
+    if isinstance(exc, UserCodeError):
+        cause = exc.cause
+        if isinstance(cause, (StorageError, TerminatedError, TaskError)):
+            return classify(cause)
+        return _user_failure(exc.summary, cause, now)
+    if isinstance(exc, TaskError):
+        origin = SYSTEM if exc.origin == "SYSTEM" else USER
+        default_code = "SYSTEM" if origin == SYSTEM else "USER:Recoverable" if exc.recoverable else "USER:RuntimeError"
+        return Failure(getattr(exc, "error_code", None) or default_code, exc.summary, exc.details, origin, exc.recoverable, now)
+    if isinstance(exc, TerminatedError):
+        return Failure("SYSTEM", f"Terminated: {exc}; Flyte may retry the attempt", "", SYSTEM, True, now)
+    if isinstance(exc, StorageError):
+        summary = f"StorageError: {exc}"
+        return Failure("SYSTEM", summary, "", SYSTEM, exc.transient, now)
+    import traceback
+
+    summary = f"flytelite failed: {one_line(exc)}"
+    return Failure("SYSTEM", summary, "".join(traceback.format_exception(exc)).rstrip(), SYSTEM, True, now)

@@ -1,0 +1,184 @@
+"""``flytelite run``: a task run locally through the very same execute pipeline.
+
+Inputs come from the command line, parsed by their declared types; ``inputs.pb`` is written to a
+temporary folder, the pipeline runs as in a container, and the outputs are printed as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import importlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import typing
+from typing import Any
+
+import click
+from flyteidl.core import errors_pb2, literals_pb2
+
+from .. import io
+from ..context import ExecutionContext, use_context
+from ..files import Directory, File
+from ..type_engine import decode_map, encode_map, type_name
+from .pipeline import ERROR_FILE, OUTPUTS_FILE, ExecuteArgs, execute
+
+_TRUE, _FALSE = ("true", "1", "yes", "y", "t"), ("false", "0", "no", "n", "f")
+
+
+def import_target(target: str) -> tuple[Any, str]:
+    """The module of a ``file.py`` path or a dotted module name, and its importable name."""
+    if target.endswith(".py") or os.sep in target:
+        path = os.path.abspath(target)
+        if not os.path.isfile(path):
+            raise click.UsageError(f"no such file: {target}")
+        folder, module_name = os.path.dirname(path), os.path.splitext(os.path.basename(path))[0]
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    else:
+        module_name = target
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+    return importlib.import_module(module_name), module_name
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{text!r} is not a boolean (true/false)")
+
+
+def _parse_timedelta(text: str) -> datetime.timedelta:
+    try:
+        return datetime.timedelta(seconds=float(text))
+    except ValueError:
+        hours, minutes, seconds = text.split(":")
+        return datetime.timedelta(hours=int(hours), minutes=int(minutes), seconds=float(seconds))
+
+
+_SCALAR_PARSERS = {
+    int: int,
+    float: float,
+    str: str,
+    bool: _parse_bool,
+    datetime.datetime: datetime.datetime.fromisoformat,
+    datetime.date: datetime.date.fromisoformat,
+    datetime.timedelta: _parse_timedelta,
+}
+
+
+def parse_value(text: str, py_type: Any) -> Any:
+    """A command-line string as a value of ``py_type`` (JSON for lists, dicts and dataclasses)."""
+    parser = _SCALAR_PARSERS.get(py_type)
+    if parser is not None:
+        return parser(text)
+    args = typing.get_args(py_type)
+    if type(None) in args and text.lower() in ("none", "null"):
+        return None
+    if len(args) == 2 and type(None) in args:
+        return parse_value(text, next(a for a in args if a is not type(None)))
+    if isinstance(py_type, type) and issubclass(py_type, (File, Directory)):
+        return py_type(text)
+    if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
+        return py_type(text)
+    from .._structured_types import from_builtin, is_pydantic_model
+
+    data = json.loads(text)
+    if isinstance(py_type, type) and is_pydantic_model(py_type):
+        return py_type.model_validate(data)
+    return from_builtin(data, py_type)
+
+
+def parse_inputs(task: Any, raw_args: list[str]) -> dict[str, Any]:
+    """``--name value`` pairs parsed by the task's declared input types."""
+    declared = task.python_interface.inputs
+    values: dict[str, Any] = {}
+    pending = list(raw_args)
+    while pending:
+        flag = pending.pop(0)
+        name = flag[2:].replace("-", "_") if flag.startswith("--") else None
+        if name not in declared:
+            raise click.UsageError(f"unknown input {flag!r}; {task.name} takes: {', '.join('--' + n for n in declared) or 'no inputs'}")
+        if not pending:
+            raise click.UsageError(f"input '--{name}' needs a value")
+        text = pending.pop(0)
+        try:
+            values[name] = parse_value(text, declared[name])
+        except Exception as exc:  # noqa: BLE001 - any parse failure is a usage error naming the input
+            raise click.UsageError(f"input '--{name}': {text!r} is not a valid {type_name(declared[name])} ({exc})") from None
+    missing = [n for n in declared if n not in values and n not in task.python_interface.defaults]
+    if missing:
+        raise click.UsageError(f"missing input(s): {', '.join('--' + n for n in missing)}")
+    return values
+
+
+def to_json_value(value: Any) -> Any:
+    """A decoded output in a form ``json.dumps`` can print."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json_value(v) for k, v in value.items()}
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (File, Directory)):
+        return value.path
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) -> int:
+    module, module_name = import_target(target)
+    task = getattr(module, task_name, None)
+    if task is None or not hasattr(task, "python_interface"):
+        raise click.UsageError(f"{target} has no task named {task_name!r}")
+    values = parse_inputs(task, raw_args)
+    folder = tempfile.mkdtemp(prefix="flytelite-run-")
+    raw = os.path.join(folder, "raw")
+    try:
+        with use_context(ExecutionContext(working_directory=folder, raw_output_prefix=raw)):
+            input_map = encode_map(values, {n: task.python_interface.inputs[n] for n in values}, what="input")
+        io.write_bytes(os.path.join(folder, "inputs.pb"), input_map.SerializeToString())
+        args = ExecuteArgs(
+            inputs=os.path.join(folder, "inputs.pb"),
+            output_prefix=os.path.join(folder, "outputs"),
+            raw_output_data_prefix=raw,
+            loader_args=tuple(task.task_resolver.loader_args(task)),
+        )
+        execute(args)
+        return _print_verdict(task, args.output_prefix)
+    finally:
+        if keep:
+            click.echo(f"inputs and outputs kept in {folder}", err=True)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _print_verdict(task: Any, output_prefix: str) -> int:
+    outputs_uri, error_uri = io.join(output_prefix, OUTPUTS_FILE), io.join(output_prefix, ERROR_FILE)
+    if io.exists(outputs_uri):
+        output_map = literals_pb2.LiteralMap.FromString(io.read_bytes(outputs_uri))
+        values = decode_map(output_map, task.python_interface.outputs, what="output")
+        click.echo(json.dumps(to_json_value(values), indent=2))
+        return 0
+    if io.exists(error_uri):
+        document = errors_pb2.ErrorDocument.FromString(io.read_bytes(error_uri))
+        click.echo(document.error.message, err=True)
+        return 1
+    click.echo("the task wrote no outputs (IgnoreOutputs)", err=True)
+    return 0

@@ -1,0 +1,312 @@
+"""One attempt of a task, as a pipeline of small steps over an :class:`Attempt`.
+
+``load -> fetch -> decode -> run -> encode -> offload -> store``: each step reads and fills fields
+of the attempt and can be called (and tested) alone. A step that fails because of the user's code
+or data raises :class:`UserCodeError`; anything else is the runtime's or the storage's fault.
+``execute`` runs the steps and, whatever happens, leaves exactly one verdict under the output
+prefix: ``outputs.pb``, an error document, or nothing for ``IgnoreOutputs``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any, Callable, Mapping
+
+from flyteidl.core import literals_pb2
+
+from .. import io
+from .._record import Record
+from .._logging import bind_identity, get_logger, route_stdlib_logging
+from ..context import ExecutionContext, ExecutionIdentity, TaskIdentity, make_working_directory, use_context
+from ..exceptions import IgnoreOutputs, TaskError, TerminatedError
+from .errors import Failure, UserCodeError, classify, one_line
+from .signals import committing, task_timeout, terminate_on_sigterm
+
+log = get_logger("flytelite.execute")
+
+OUTPUTS_FILE = "outputs.pb"
+ERROR_FILE = "error.pb"
+
+
+def _given(value: str | None) -> str | None:
+    """``value``, or ``None`` for unrendered placeholders (``{{.input}}``) and empty quotes."""
+    if value is None or value.strip() in ("", '""', "''") or ("{{" in value and "}}" in value):
+        return None
+    return value
+
+
+class ExecuteArgs(Record):
+    """The execute command's options; absent and unrendered optional values become ``None``."""
+
+    __slots__ = (
+        "inputs",
+        "output_prefix",
+        "raw_output_data_prefix",
+        "checkpoint_path",
+        "prev_checkpoint",
+        "resolver",
+        "dynamic_addl_distro",
+        "dynamic_dest_dir",
+        "test",
+        "loader_args",
+    )
+
+    def __init__(
+        self,
+        inputs: str,
+        output_prefix: str,
+        raw_output_data_prefix: str | None = None,
+        checkpoint_path: str | None = None,
+        prev_checkpoint: str | None = None,
+        resolver: str | None = None,
+        dynamic_addl_distro: str | None = None,
+        dynamic_dest_dir: str | None = None,
+        test: bool = False,
+        loader_args: tuple[str, ...] = (),
+    ) -> None:
+        self.inputs, self.output_prefix = inputs, output_prefix
+        self.raw_output_data_prefix = _given(raw_output_data_prefix)
+        self.checkpoint_path = _given(checkpoint_path)
+        self.prev_checkpoint = _given(prev_checkpoint)
+        self.resolver = _given(resolver)
+        self.dynamic_addl_distro = _given(dynamic_addl_distro)
+        self.dynamic_dest_dir = _given(dynamic_dest_dir)
+        self.test = bool(test)
+        self.loader_args = tuple(loader_args)
+
+
+class Attempt:
+    """What the steps know so far about one attempt."""
+
+    def __init__(self, args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> None:
+        self.args = args
+        self.environ = os.environ if environ is None else environ
+        self.ctx: ExecutionContext | None = None
+        self.task: Any = None
+        self.input_map: literals_pb2.LiteralMap | None = None
+        self.inputs: dict[str, Any] | None = None
+        self.rval: Any = None
+        self.output_map: literals_pb2.LiteralMap | None = None
+        self.offloaded: dict[str, literals_pb2.Literal] = {}
+        self.timings: list[tuple[str, float, float]] = []
+
+    def output_uri(self, name: str) -> str:
+        return io.join(self.args.output_prefix, name)
+
+
+# --- steps --------------------------------------------------------------------------------------
+
+
+def build_context(attempt: Attempt) -> None:
+    args, environ = attempt.args, attempt.environ
+    working_directory = make_working_directory()
+    raw = args.raw_output_data_prefix
+    if raw is None:
+        raw = os.path.join(working_directory, "raw")
+        log.warning("no raw output prefix given: offloaded data goes to a local folder", raw_output_prefix=raw)
+    execution_id, task_id = ExecutionIdentity.from_env(environ), TaskIdentity.from_env(environ)
+    bind_identity(execution=execution_id.name, project=execution_id.project, domain=execution_id.domain, task=task_id.name)
+    attempt.ctx = ExecutionContext(
+        execution_id=execution_id,
+        task_id=task_id,
+        working_directory=working_directory,
+        raw_output_prefix=raw,
+        checkpoint=_checkpoint(args, working_directory),
+    )
+
+
+def _checkpoint(args: ExecuteArgs, working_directory: str) -> Any:
+    if args.checkpoint_path is None:
+        return None
+    from ..checkpoint import Checkpoint
+
+    return Checkpoint(args.checkpoint_path, args.prev_checkpoint, os.path.join(working_directory, "checkpoint"))
+
+
+def load_task(attempt: Attempt) -> None:
+    from ..resolvers import load_resolver
+
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    if attempt.args.dynamic_dest_dir and attempt.args.dynamic_dest_dir not in sys.path:
+        sys.path.insert(0, attempt.args.dynamic_dest_dir)
+    resolver_path = attempt.args.resolver
+    loader_args = list(attempt.args.loader_args)
+    try:
+        resolver = load_resolver(resolver_path)
+        attempt.task = resolver.load_task(loader_args)
+    except Exception as exc:
+        what = " ".join(loader_args) or "(no loader args)"
+        summary = f"could not load the task ({what}) with resolver {resolver_path or 'default'}: {one_line(exc)}"
+        raise UserCodeError(summary, exc) from exc
+    if not callable(getattr(attempt.task, "dispatch_execute", None)):
+        exc = TypeError(f"{what_is(attempt.task)} is not a flytelite task (decorate the function with @task)")
+        raise UserCodeError(f"could not load the task: {exc}", exc)
+
+
+def what_is(value: Any) -> str:
+    return f"{type(value).__name__} {getattr(value, '__qualname__', repr(value))[:80]}"
+
+
+def fetch_inputs(attempt: Attempt) -> None:
+    data = io.read_bytes(attempt.args.inputs)
+    input_map = literals_pb2.LiteralMap()
+    try:
+        input_map.ParseFromString(data)
+    except Exception as exc:
+        raise TaskError(
+            f"the inputs file {attempt.args.inputs} is not a LiteralMap ({len(data)} bytes): {one_line(exc)}",
+            origin="SYSTEM",
+        ) from exc
+    _resolve_offloaded(input_map)
+    attempt.input_map = input_map
+
+
+def _resolve_offloaded(input_map: literals_pb2.LiteralMap) -> None:
+    # An upstream task may have offloaded a large output: read the literal it points at.
+    for name, lit in input_map.literals.items():
+        if lit.WhichOneof("value") == "offloaded_metadata":
+            stored = literals_pb2.Literal()
+            stored.ParseFromString(io.read_bytes(lit.offloaded_metadata.uri))
+            input_map.literals[name].CopyFrom(stored)
+
+
+def decode_inputs(attempt: Attempt) -> None:
+    try:
+        attempt.inputs = attempt.task.decode_inputs(attempt.input_map)
+    except TypeError as exc:
+        raise UserCodeError(f"the inputs do not fit {attempt.task.name}: {exc}", exc) from exc
+
+
+def run_task(attempt: Attempt) -> None:
+    task, ctx = attempt.task, attempt.ctx
+    route_stdlib_logging()
+    try:
+        with use_context(ctx), task_timeout(task.metadata.timeout):
+            params = task.pre_execute(ctx)
+            with use_context(params):
+                rval = task.execute(**attempt.inputs)
+                attempt.rval = task.post_execute(params, rval)
+    except (IgnoreOutputs, TerminatedError):
+        raise
+    except Exception as exc:
+        raise UserCodeError(f"{task.name} failed: {one_line(exc)}", exc) from exc
+
+
+def encode_outputs(attempt: Attempt) -> None:
+    try:
+        with use_context(attempt.ctx):
+            attempt.output_map = attempt.task.encode_outputs(attempt.rval)
+    except (TypeError, ValueError) as exc:
+        raise UserCodeError(f"the outputs of {attempt.task.name} do not fit its interface: {exc}", exc) from exc
+
+
+def offload_outputs(attempt: Attempt) -> None:
+    env = attempt.environ
+    if env.get("_F_L_MIN_SIZE_MB") is None:
+        return
+    from .offload import offload_large_literals
+
+    output_types = attempt.task.interface.outputs.variables
+    try:
+        attempt.offloaded = offload_large_literals(
+            attempt.output_map, output_types, attempt.output_uri, int(env["_F_L_MIN_SIZE_MB"]), int(env.get("_F_L_MAX_SIZE_MB", "1000"))
+        )
+    except ValueError as exc:
+        raise UserCodeError(f"an output of {attempt.task.name} is too large: {exc}", exc) from exc
+
+
+def store_outputs(attempt: Attempt) -> None:
+    for filename, lit in attempt.offloaded.items():
+        io.write_bytes(attempt.output_uri(filename), lit.SerializeToString())
+    # Written last, only once everything it refers to is stored: the attempt's commit point.
+    with committing():
+        io.write_bytes(attempt.output_uri(OUTPUTS_FILE), attempt.output_map.SerializeToString())
+
+
+EXECUTE_STEPS: tuple[Callable[[Attempt], None], ...] = (
+    build_context,
+    load_task,
+    fetch_inputs,
+    decode_inputs,
+    run_task,
+    encode_outputs,
+    offload_outputs,
+    store_outputs,
+)
+TEST_STEPS = EXECUTE_STEPS[:4]
+
+
+# --- the verdict --------------------------------------------------------------------------------
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "").strip().lower() in ("1", "true", "t", "yes")
+
+
+def _error_file_name(environ: Mapping[str, str]) -> str:
+    if environ.get("FLYTE_INTERNAL_DIST_ERROR_STRATEGY") or environ.get("_F_DES"):
+        return f"error-{os.urandom(16).hex()}.pb"
+    return ERROR_FILE
+
+
+def write_error(attempt: Attempt, failure: Failure) -> None:
+    env = attempt.environ
+    worker = env.get("FLYTE_INTERNAL_WORKER_NAME") or env.get("_F_WN") or ""
+    document = failure.to_document(worker if _error_file_name(env) != ERROR_FILE else "")
+    io.write_bytes(attempt.output_uri(_error_file_name(env)), document.SerializeToString())
+
+
+def _run_steps(attempt: Attempt, steps: tuple[Callable[[Attempt], None], ...]) -> None:
+    for step in steps:
+        started = time.time()
+        step(attempt)
+        attempt.timings.append((step.__name__, started, time.time()))
+
+
+def run_execute(options: dict[str, Any]) -> int:
+    """``execute`` from parsed command-line options."""
+    options = dict(options, loader_args=tuple(options.get("loader_args", ())))
+    return execute(ExecuteArgs(**options))
+
+
+def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
+    """Run one attempt and leave its verdict under the output prefix; returns the exit status."""
+    attempt = Attempt(args, environ)
+    with terminate_on_sigterm():
+        try:
+            _run_steps(attempt, TEST_STEPS if args.test else EXECUTE_STEPS)
+        except IgnoreOutputs:
+            log.info("the task asked to ignore its outputs: nothing is written")
+            return 0
+        except BaseException as exc:  # noqa: BLE001 - every failure must end in an error document
+            if not isinstance(exc, Exception) and not isinstance(exc, TerminatedError):
+                raise
+            return _fail(attempt, exc)
+    if args.test:
+        _report_test(attempt)
+    return 0
+
+
+def _fail(attempt: Attempt, exc: BaseException) -> int:
+    failure = classify(exc)
+    log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
+    if not attempt.args.test:
+        try:
+            with committing():
+                write_error(attempt, failure)
+        except Exception as write_exc:  # noqa: BLE001 - nothing else can record the verdict
+            log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
+            return 1
+    if isinstance(exc, TerminatedError):
+        return 143
+    return 1 if _flag(attempt.environ, "FLYTE_FAIL_ON_ERROR") or attempt.args.test else 0
+
+
+def _report_test(attempt: Attempt) -> None:
+    names = ", ".join(f"{k}={type(v).__name__}" for k, v in (attempt.inputs or {}).items())
+    print(f"loaded {attempt.task.name}; inputs decoded: {names or '(none)'}; nothing was written")
+
