@@ -1,0 +1,39 @@
+# Every target creates the virtual environment it needs; nothing has to be installed by hand.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch first, pinned: that CPU build lies on this machine's disk; an open range pulls a CUDA build.
+TORCH_VERSION ?= 2.13.0
+
+.PHONY: demo test venv test-venv bench-cold-start clean
+
+$(BIN)/flytelite: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+venv: $(BIN)/flytelite
+
+$(VENV)/.test-deps: $(BIN)/flytelite
+	$(BIN)/pip install -q torch==$(TORCH_VERSION)
+	$(BIN)/pip install -q -e '.[test,torch]'
+	touch $@
+
+test-venv: $(VENV)/.test-deps
+
+## demo: run a real task end to end on local storage
+demo: venv
+	$(BIN)/flytelite run examples/arithmetic.py add --a 2 --b 40
+	PATH=$(abspath $(BIN)):$$PATH sh examples/demo.sh
+
+## test: the whole test suite
+test: test-venv
+	$(BIN)/python -m pytest -q
+
+## bench-cold-start: flytelite execute against the interpreter floor (hyperfine)
+bench-cold-start: venv
+	$(BIN)/python benchmarks/cold_start.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info
