@@ -165,16 +165,37 @@ def _checked(py_type: Any, check: Callable[[Any], bool], convert: Callable[[Any]
     return encode
 
 
+def _exact(py_type: type) -> Callable[[Any], Any]:
+    def encode(value: Any) -> Any:
+        if type(value) is not py_type:
+            raise _bad(py_type, value)
+        return value
+
+    return encode
+
+
+def _encode_float(value: Any) -> Any:
+    if type(value) is not float and type(value) is not int:
+        raise _bad(float, value)
+    return value
+
+
+def _encode_none(value: Any) -> Any:
+    if value is not None:
+        raise _bad(type(None), value)
+    return value
+
+
 def _identity(value: Any) -> Any:
     return value
 
 
 _SIMPLE_ENCODERS: dict[Any, Callable[[Any], Any]] = {
-    int: _checked(int, lambda v: type(v) is int, _identity),
-    float: _checked(float, lambda v: type(v) in (float, int), _identity),
-    str: _checked(str, lambda v: type(v) is str, _identity),
-    bool: _checked(bool, lambda v: type(v) is bool, _identity),
-    type(None): _checked(type(None), lambda v: v is None, _identity),
+    int: _exact(int),
+    float: _encode_float,
+    str: _exact(str),
+    bool: _exact(bool),
+    type(None): _encode_none,
     datetime.datetime: _checked(datetime.datetime, lambda v: isinstance(v, datetime.datetime), lambda v: v.isoformat()),
     datetime.date: _checked(datetime.date, lambda v: type(v) is datetime.date, lambda v: v.isoformat()),
     datetime.timedelta: _checked(
@@ -209,14 +230,17 @@ def _encoder(py_type: Any) -> Callable[[Any], Any]:
 
 def _dataclass_encoder(cls: type) -> Callable[[Any], Any]:
     fields = _field_types(cls)
+    encoders: list[tuple[str, Callable[[Any], Any]]] = []  # filled on first use: a dataclass may refer to itself
 
     def encode(value: Any) -> Any:
         if not isinstance(value, cls):
             raise _bad(cls, value)
+        if len(encoders) != len(fields):
+            encoders[:] = [(name, _encoder(field_type)) for name, field_type in fields.items()]
         out = {}
-        for name, field_type in fields.items():
-            try:  # _encoder looked up per call: a dataclass may refer to itself
-                out[name] = _encoder(field_type)(getattr(value, name))
+        for name, field_encoder in encoders:
+            try:
+                out[name] = field_encoder(getattr(value, name))
             except LiteralMismatch as exc:
                 raise LiteralMismatch(f"field '{cls.__name__}.{name}': {exc}") from None
         return out

@@ -117,7 +117,8 @@ class _PrimitiveCodec(Codec):
         try:
             setattr(lit.scalar.primitive, self.field, value)
         except ValueError as exc:  # an int outside 64 bits, a str with lone surrogates
-            raise self.mismatch(f"{type(value).__name__} {_short_repr(value)} that protobuf cannot hold ({exc})") from None
+            got = f"{type(value).__name__} {_short_repr(value)}"
+            raise self.mismatch(f"{got} that protobuf cannot hold ({exc})") from None
 
     def encode_many(self, values: list[Any], lits: Any) -> None:
         expected = self.py_type
@@ -129,7 +130,8 @@ class _PrimitiveCodec(Codec):
             for value in values:
                 setattr(lits.add().scalar.primitive, field, value)
         except ValueError as exc:  # see encode
-            raise self.mismatch(f"{type(value).__name__} {_short_repr(value)} that protobuf cannot hold ({exc})") from None
+            got = f"{type(value).__name__} {_short_repr(value)}"
+            raise self.mismatch(f"{got} that protobuf cannot hold ({exc})") from None
 
     def decode(self, lit: Literal) -> Any:
         prim = lit.scalar.primitive

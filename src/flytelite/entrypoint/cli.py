@@ -12,14 +12,15 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["execute"]:
+    if argv[:1] in (["execute"], ["map-execute"]):
         from .options import parse_execute_fast
 
-        options = parse_execute_fast(argv[1:])
+        map_task = argv[0] == "map-execute"
+        options = parse_execute_fast(argv[1:], map_task=map_task)
         if options is not None:
             from .pipeline import run_execute
 
-            sys.exit(run_execute(options))
+            sys.exit(run_execute(options, map_task=map_task))
     from .commands import cli
 
     cli(args=argv, prog_name="flytelite")

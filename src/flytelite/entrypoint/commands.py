@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import click
 
-from .options import EXECUTE_FLAGS, EXECUTE_OPTIONS, REQUIRED
+from .options import EXECUTE_FLAGS, EXECUTE_OPTIONS, MAP_ONLY_OPTIONS, REQUIRED
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +21,9 @@ def execute_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     for name, help_text in reversed(EXECUTE_FLAGS):
         fn = click.option(f"--{name}", is_flag=True, help=help_text)(fn)
     for name, help_text in reversed(EXECUTE_OPTIONS):
-        fn = click.option(f"--{name}", required=name in REQUIRED, default=None, help=help_text)(fn)
+        # No ``default=None``: click 8.3+ takes an explicit None default as a value and would let a
+        # missing required option through.
+        fn = click.option(f"--{name}", required=name in REQUIRED, help=help_text)(fn)
     return fn
 
 
@@ -32,6 +34,39 @@ def execute(**options: Any) -> None:
     from .pipeline import run_execute
 
     sys.exit(run_execute(options))
+
+
+@cli.command("map-execute", context_settings={"ignore_unknown_options": True})
+@execute_options
+@click.option(f"--{MAP_ONLY_OPTIONS[0][0]}", default=None, help=MAP_ONLY_OPTIONS[0][1])
+def map_execute(**options: Any) -> None:
+    """Run one subtask of a map task: `map-execute ... -- vars <bound> resolver <path> <args...>`."""
+    from .pipeline import run_execute
+
+    options.pop("max_concurrency", None)
+    sys.exit(run_execute(options, map_task=True))
+
+
+@cli.command("fast-execute", context_settings={"ignore_unknown_options": True})
+@click.option("--additional-distribution", required=True, help="URI of the .tar.gz of the task's code.")
+@click.option("--dest-dir", default=None, help="Where to unpack it (default: the working directory).")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def fast_execute(additional_distribution: str, dest_dir: str | None, command: tuple[str, ...]) -> None:
+    """Fetch and unpack fast-registered code, then run the execute command after `--` as a child."""
+    from .fast_execute import run_fast_execute
+
+    sys.exit(run_fast_execute(additional_distribution, dest_dir, list(command)))
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--output", required=True, help="Where to write the .tar.gz.")
+def package(folder: str, output: str) -> None:
+    """Build the reproducible code archive that fast-execute unpacks."""
+    from .package import build_archive
+
+    digest = build_archive(folder, output)
+    click.echo(f"{output} sha256:{digest}")
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

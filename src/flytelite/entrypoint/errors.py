@@ -82,13 +82,18 @@ def _filter_frames(te: traceback.TracebackException) -> None:
             _filter_frames(linked)
 
 
+def _has_frames(te: traceback.TracebackException) -> bool:
+    linked = [t for t in (te.__cause__, te.__context__) if t is not None]
+    return bool(te.stack) or te.exc_type is SyntaxError or any(_has_frames(t) for t in linked)
+
+
 def user_traceback(exc: BaseException) -> str:
-    """The traceback of ``exc`` with only the user's frames."""
+    """The traceback of ``exc`` with only the user's frames; empty when none of them is the user's."""
     import traceback
 
     te = traceback.TracebackException.from_exception(exc)
     _filter_frames(te)
-    return "".join(te.format()).rstrip()
+    return "".join(te.format()).rstrip() if _has_frames(te) else ""
 
 
 def one_line(exc: BaseException) -> str:

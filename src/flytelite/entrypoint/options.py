@@ -20,12 +20,14 @@ EXECUTE_OPTIONS: tuple[tuple[str, str], ...] = (
 )
 EXECUTE_FLAGS: tuple[tuple[str, str], ...] = (("test", "Load the task and decode the inputs, write nothing."),)
 REQUIRED = ("inputs", "output-prefix")
+# map-execute also takes --max-concurrency: the backend limits concurrency, a subtask ignores it.
+MAP_ONLY_OPTIONS: tuple[tuple[str, str], ...] = (("max-concurrency", "Accepted for compatibility; the backend enforces it."),)
 
 
-def parse_execute_fast(argv: list[str]) -> dict[str, object] | None:
-    """Options of ``execute`` as keyword arguments, or None when click should parse the line."""
+def parse_execute_fast(argv: list[str], map_task: bool = False) -> dict[str, object] | None:
+    """Options of ``execute`` (or ``map-execute``) as keyword arguments, or None when click should parse the line."""
     values: dict[str, object] = {}
-    takes_value = {name for name, _ in EXECUTE_OPTIONS}
+    takes_value = {name for name, _ in EXECUTE_OPTIONS + (MAP_ONLY_OPTIONS if map_task else ())}
     flags = {name for name, _ in EXECUTE_FLAGS}
     index = 0
     while index < len(argv):
@@ -47,4 +49,5 @@ def parse_execute_fast(argv: list[str]) -> dict[str, object] | None:
     if any(name.replace("-", "_") not in values for name in REQUIRED):
         return None
     values.setdefault("loader_args", ())
+    values.pop("max_concurrency", None)
     return values

@@ -101,13 +101,14 @@ class Attempt:
 
 def build_context(attempt: Attempt) -> None:
     args, environ = attempt.args, attempt.environ
+    # Bound first, so that every line of the attempt (the warning below included) carries it.
+    execution_id, task_id = ExecutionIdentity.from_env(environ), TaskIdentity.from_env(environ)
+    bind_identity(execution=execution_id.name, project=execution_id.project, domain=execution_id.domain, task=task_id.name)
     working_directory = make_working_directory()
     raw = args.raw_output_data_prefix
     if raw is None:
         raw = os.path.join(working_directory, "raw")
         log.warning("no raw output prefix given: offloaded data goes to a local folder", raw_output_prefix=raw)
-    execution_id, task_id = ExecutionIdentity.from_env(environ), TaskIdentity.from_env(environ)
-    bind_identity(execution=execution_id.name, project=execution_id.project, domain=execution_id.domain, task=task_id.name)
     attempt.ctx = ExecutionContext(
         execution_id=execution_id,
         task_id=task_id,
@@ -125,6 +126,20 @@ def _checkpoint(args: ExecuteArgs, working_directory: str) -> Any:
     return Checkpoint(args.checkpoint_path, args.prev_checkpoint, os.path.join(working_directory, "checkpoint"))
 
 
+def install_runtime_packages(attempt: Attempt) -> None:
+    """Install ``_F_RUNTIME_PACKAGES`` with this interpreter's pip before the task is loaded."""
+    packages = attempt.environ.get("_F_RUNTIME_PACKAGES", "").split()
+    if not packages:
+        return
+    import subprocess
+
+    log.info("installing runtime packages", packages=packages)
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", *packages], capture_output=True, text=True)
+    if result.returncode != 0:
+        last_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise TaskError(f"could not install _F_RUNTIME_PACKAGES ({' '.join(packages)}): pip exited {result.returncode}", last_lines, origin="SYSTEM")
+
+
 def load_task(attempt: Attempt) -> None:
     from ..resolvers import load_resolver
 
@@ -135,16 +150,16 @@ def load_task(attempt: Attempt) -> None:
         sys.path.insert(0, attempt.args.dynamic_dest_dir)
     resolver_path = attempt.args.resolver
     loader_args = list(attempt.args.loader_args)
+    what = " ".join(loader_args) or "(no loader args)"
     try:
         resolver = load_resolver(resolver_path)
         attempt.task = resolver.load_task(loader_args)
     except Exception as exc:
-        what = " ".join(loader_args) or "(no loader args)"
         summary = f"could not load the task ({what}) with resolver {resolver_path or 'default'}: {one_line(exc)}"
         raise UserCodeError(summary, exc) from exc
     if not callable(getattr(attempt.task, "dispatch_execute", None)):
         exc = TypeError(f"{what_is(attempt.task)} is not a flytelite task (decorate the function with @task)")
-        raise UserCodeError(f"could not load the task: {exc}", exc)
+        raise UserCodeError(f"could not load the task ({what}): {exc}", exc)
 
 
 def what_is(value: Any) -> str:
@@ -229,6 +244,7 @@ def store_outputs(attempt: Attempt) -> None:
 
 EXECUTE_STEPS: tuple[Callable[[Attempt], None], ...] = (
     build_context,
+    install_runtime_packages,
     load_task,
     fetch_inputs,
     decode_inputs,
@@ -237,7 +253,7 @@ EXECUTE_STEPS: tuple[Callable[[Attempt], None], ...] = (
     offload_outputs,
     store_outputs,
 )
-TEST_STEPS = EXECUTE_STEPS[:4]
+TEST_STEPS = (build_context, install_runtime_packages, load_task, fetch_inputs, decode_inputs)
 
 
 # --- the verdict --------------------------------------------------------------------------------
@@ -267,9 +283,13 @@ def _run_steps(attempt: Attempt, steps: tuple[Callable[[Attempt], None], ...]) -
         attempt.timings.append((step.__name__, started, time.time()))
 
 
-def run_execute(options: dict[str, Any]) -> int:
-    """``execute`` from parsed command-line options."""
+def run_execute(options: dict[str, Any], map_task: bool = False) -> int:
+    """``execute`` (or ``map-execute``, whose resolver defaults to the map-task one) from parsed options."""
     options = dict(options, loader_args=tuple(options.get("loader_args", ())))
+    if map_task and _given(options.get("resolver")) is None:
+        from ..resolvers.map_task import LOCATION
+
+        options["resolver"] = LOCATION
     return execute(ExecuteArgs(**options))
 
 
@@ -285,13 +305,14 @@ def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
         except BaseException as exc:  # noqa: BLE001 - every failure must end in an error document
             if not isinstance(exc, Exception) and not isinstance(exc, TerminatedError):
                 raise
-            return _fail(attempt, exc)
+            return fail(attempt, exc)
     if args.test:
         _report_test(attempt)
     return 0
 
 
-def _fail(attempt: Attempt, exc: BaseException) -> int:
+def fail(attempt: Attempt, exc: BaseException) -> int:
+    """Record ``exc`` as the attempt's error document; returns the exit status."""
     failure = classify(exc)
     log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
     if not attempt.args.test:

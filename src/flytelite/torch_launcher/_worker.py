@@ -45,6 +45,7 @@ class WorkerResult(NamedTuple):
 def run(job: WorkerJob) -> None:
     """Run the task function as this worker's rank; rank 0 writes the result file."""
     _restore_default_signal_handlers()
+    _apply_thread_limit()
     rank = int(os.environ.get("RANK", "0"))
     ctx = job.context
     _give_rank_its_own_folder(ctx, rank)
@@ -91,6 +92,14 @@ def _restore_default_signal_handlers() -> None:
     for name in ("SIGTERM", "SIGHUP", "SIGQUIT"):
         signal.signal(getattr(signal, name), signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _apply_thread_limit() -> None:
+    # A forked worker inherits torch's intra-op thread pool, sized before the agent set OMP_NUM_THREADS.
+    torch = sys.modules.get("torch")
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if torch is not None and threads.isdigit() and int(threads) > 0:
+        torch.set_num_threads(int(threads))
 
 
 def _record_failure(exc: BaseException, tb: Any, summary_prefix: str = "") -> None:

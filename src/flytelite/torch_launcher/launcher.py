@@ -37,6 +37,7 @@ import cloudpickle
 from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs
 from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, ProcessFailure
+from torch.distributed.elastic.rendezvous.api import RendezvousError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 from flytelite.context import current_context
@@ -89,6 +90,10 @@ def _run_elastic(config: Elastic, fn: Callable[..., Any], kwargs: dict[str, Any]
                 raise _task_error(failed.failures) from None
             except SignalException as stopped:
                 raise TerminatedError(signal.Signals(stopped.sigval).name) from None
+            except RendezvousError as exc:
+                # Peers that never came or went away: the infrastructure's fault, a retry may help.
+                summary = f"torch elastic rendezvous at {launch_config.rdzv_endpoint} failed: {type(exc).__name__}: {exc}"
+                raise TaskError(summary, origin="SYSTEM", recoverable=True) from None
         if 0 not in return_values:
             raise IgnoreOutputs("global rank 0 ran on another node: it writes the outputs")
         with open(job.result_path, "rb") as f:

@@ -1,0 +1,103 @@
+"""The map-task resolver: one subtask of an array node runs one element of its list inputs.
+
+Loader args: ``vars <comma-separated bound input names> resolver <inner resolver path> <its args...>``.
+Bound inputs pass whole; every other input is a list of which the subtask takes element
+``BATCH_JOB_ARRAY_INDEX_OFFSET + $BATCH_JOB_ARRAY_INDEX_VAR_NAME``. Only that element is converted
+to Python, so a subtask's cost barely grows with the length of the list.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from ..exceptions import TaskError
+from ..type_engine import LiteralMismatch, codec_for, decode_map
+
+LOCATION = "flytelite.resolvers.map_task.default_map_task_resolver"
+
+
+def array_index(environ: Mapping[str, str]) -> int:
+    """This subtask's element, from the variables the array plugin sets."""
+    offset = int(environ.get("BATCH_JOB_ARRAY_INDEX_OFFSET") or 0)
+    index_variable = environ.get("BATCH_JOB_ARRAY_INDEX_VAR_NAME")
+    return offset + int((environ.get(index_variable) if index_variable else None) or 0)
+
+
+class MapSubtask:
+    """The inner task, seen through one element of its mapped inputs."""
+
+    def __init__(self, inner: Any, bound_inputs: list[str], inner_resolver: str, inner_args: list[str]) -> None:
+        unknown = set(bound_inputs) - set(inner.python_interface.inputs)
+        if unknown:
+            raise ValueError(f"bound input(s) {', '.join(sorted(unknown))} are not inputs of {inner.name}")
+        self._inner = inner
+        self.bound_inputs = bound_inputs
+        self.inner_resolver = inner_resolver
+        self.inner_args = inner_args
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @property
+    def task_resolver(self) -> Any:
+        return default_map_task_resolver
+
+    def decode_inputs(self, input_map: Any) -> dict[str, Any]:
+        iface = self._inner.python_interface
+        bound = {name: iface.inputs[name] for name in self.bound_inputs}
+        values = decode_map(input_map, bound, iface.defaults, what="input")
+        index = array_index(os.environ)
+        for name, py_type in iface.inputs.items():
+            if name in bound:
+                continue
+            if name not in input_map.literals:
+                values.update(decode_map(input_map, {name: py_type}, iface.defaults, what="input"))
+                continue
+            values[name] = self._element(name, py_type, input_map.literals[name], index)
+        return values
+
+    @staticmethod
+    def _element(name: str, py_type: Any, lit: Any, index: int) -> Any:
+        if lit.WhichOneof("value") != "collection":
+            raise TypeError(f"mapped input '{name}' must be a list, got a {lit.WhichOneof('value')} literal")
+        elements = lit.collection.literals
+        if not 0 <= index < len(elements):
+            raise TaskError(
+                f"map index {index} is outside mapped input '{name}', which has {len(elements)} elements "
+                "(BATCH_JOB_ARRAY_INDEX_OFFSET + the index variable must be below the list's length)",
+                origin="SYSTEM",
+            )
+        try:
+            return codec_for(py_type).decode(elements[index])
+        except LiteralMismatch as exc:
+            raise TypeError(f"input '{name}' element {index}: {exc}") from None
+
+
+class MapTaskResolver:
+    def name(self) -> str:
+        return "map"
+
+    def location(self) -> str:
+        return LOCATION
+
+    def loader_args(self, task: Any, bound_inputs: list[str] | None = None) -> list[str]:
+        if isinstance(task, MapSubtask):
+            bound, inner_resolver, inner_args = task.bound_inputs, task.inner_resolver, task.inner_args
+        else:
+            resolver = task.task_resolver
+            bound, inner_resolver, inner_args = bound_inputs or [], resolver.location(), resolver.loader_args(task)
+        return ["vars", ",".join(bound), "resolver", inner_resolver, *inner_args]
+
+    def load_task(self, loader_args: list[str]) -> MapSubtask:
+        from . import load_resolver
+
+        if len(loader_args) < 4 or loader_args[0] != "vars" or loader_args[2] != "resolver":
+            raise ValueError(f"expected loader args 'vars <bound names> resolver <path> <args...>', got {' '.join(loader_args)!r}")
+        bound = [name for name in loader_args[1].split(",") if name]
+        inner_resolver, inner_args = loader_args[3], loader_args[4:]
+        inner = load_resolver(inner_resolver).load_task(inner_args)
+        return MapSubtask(inner, bound, inner_resolver, inner_args)
+
+
+default_map_task_resolver = MapTaskResolver()
