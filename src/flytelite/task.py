@@ -50,6 +50,7 @@ class Task:
         self.enable_deck = enable_deck
         self.task_config = task_config
         self._task_resolver = task_resolver
+        self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     @property
@@ -74,6 +75,13 @@ class Task:
 
     def set_resolver(self, resolver: Any) -> None:
         self._task_resolver = resolver
+
+    def set_command_fn(self, command_fn: Callable[[Any], list[str]] | None) -> None:
+        """Replace the container command: ``command_fn(serialization settings) -> args``."""
+        self.command_fn = command_fn
+
+    def reset_command_fn(self) -> None:
+        self.command_fn = None
 
     # --- the hooks, in the order dispatch_execute calls them --------------------------------------
 

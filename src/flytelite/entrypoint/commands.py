@@ -69,6 +69,31 @@ def package(folder: str, output: str) -> None:
     click.echo(f"{output} sha256:{digest}")
 
 
+@cli.command()
+@click.argument("target")
+@click.option("-o", "--output", required=True, help="An empty or new folder for the TaskTemplate files.")
+@click.option("--image", "images", multiple=True, required=True, help="The default image uri, or name=uri for {{.image.name.*}}.")
+@click.option("--fast", is_flag=True, help="Run through fast-execute (code shipped as an archive).")
+@click.option("--project", default="{{ registration.project }}")
+@click.option("--domain", default="{{ registration.domain }}")
+@click.option("--version", default="{{ registration.version }}")
+def serialize(target: str, output: str, images: tuple[str, ...], fast: bool, project: str, domain: str, version: str) -> None:
+    """Write one TaskTemplate per task of a file or module: `serialize tasks.py -o out --image repo/img:1`."""
+    from ..task_template import SerializationSettings
+    from .local_run import import_target
+    from .serialize import parse_images, serialize_module
+
+    try:
+        settings = SerializationSettings(parse_images(images), project=project, domain=domain, version=version, fast=fast)
+        module, _ = import_target(target)
+        written = serialize_module(module, output, settings)
+    except click.UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure here is the author's to fix: say what it is
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+    click.echo(f"wrote {len(written)} task(s) to {output}: {', '.join(written)}")
+
+
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("target")
 @click.argument("task_name")

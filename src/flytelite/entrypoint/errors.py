@@ -84,7 +84,7 @@ def _filter_frames(te: traceback.TracebackException) -> None:
 
 def _has_frames(te: traceback.TracebackException) -> bool:
     linked = [t for t in (te.__cause__, te.__context__) if t is not None]
-    return bool(te.stack) or te.exc_type is SyntaxError or any(_has_frames(t) for t in linked)
+    return bool(te.stack) or issubclass(te.exc_type or object, SyntaxError) or any(_has_frames(t) for t in linked)
 
 
 def user_traceback(exc: BaseException) -> str:

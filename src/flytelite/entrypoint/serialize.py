@@ -1,0 +1,66 @@
+"""``flytelite serialize``: one ``TaskTemplate`` file per task of a module, and a readable listing.
+
+Everything is written to a fresh folder beside the output and renamed into place at the end, so a
+failure leaves nothing half-written; an output folder that already holds other files is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+from ..task import Task
+from ..task_template import SerializationSettings, to_task_template
+
+LISTING = "tasks.txt"
+
+
+def parse_images(values: tuple[str, ...]) -> dict[str, str]:
+    """``--image uri`` (the default) and ``--image name=uri`` options as a name -> uri map."""
+    images: dict[str, str] = {}
+    for value in values:
+        name, sep, uri = value.partition("=")
+        if sep and "/" not in name and ":" not in name:
+            images[name] = uri
+        else:
+            images["default"] = value
+    return images
+
+
+def tasks_of(module: Any) -> list[Task]:
+    """The tasks defined in ``module`` (not those it imported), in definition order."""
+    return [v for v in vars(module).values() if isinstance(v, Task) and v.function.__module__ == module.__name__]
+
+
+def serialize_module(module: Any, output: str, settings: SerializationSettings) -> list[str]:
+    tasks = tasks_of(module)
+    if not tasks:
+        raise ValueError(f"module {module.__name__} ({module.__file__}) defines no @task")
+    if os.path.isdir(output) and os.listdir(output):
+        raise FileExistsError(f"output folder {output} already holds files: give an empty or new folder")
+    templates = [to_task_template(task, settings) for task in tasks]
+    staging = f"{output.rstrip(os.sep)}.partial-{os.getpid()}"
+    os.makedirs(staging)
+    try:
+        written = _write(staging, templates)
+        if os.path.isdir(output):
+            os.rmdir(output)
+        os.replace(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
+
+
+def _write(folder: str, templates: list[Any]) -> list[str]:
+    names, listing = [], []
+    for index, template in enumerate(templates):
+        name = f"{index:02d}_{template.id.name}.pb"
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(template.SerializeToString())
+        names.append(name)
+        container = template.container
+        listing.append(f"{name}\n  type: {template.type}\n  image: {container.image}\n  args: {' '.join(container.args)}\n")
+    with open(os.path.join(folder, LISTING), "w") as f:
+        f.write("\n".join(listing))
+    return names
