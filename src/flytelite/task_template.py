@@ -118,6 +118,8 @@ def _metadata(task: Any) -> tasks_pb2.TaskMetadata:
         out.timeout.FromTimedelta(meta.timeout)
     if meta.interruptible is not None:
         out.interruptible = meta.interruptible
+    out.generates_deck.value = task.enable_deck
+    out.metadata.SetInParent()  # flytekit always sends the (empty) pod metadata
     return out
 
 

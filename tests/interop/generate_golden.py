@@ -59,6 +59,41 @@ def nt(x: int) -> Result:
     return Result(total=x, label=str(x))
 
 
+@task(
+    retries=2,
+    cache=True,
+    cache_version="1",
+    cache_serialize=True,
+    timeout=datetime.timedelta(minutes=5),
+    interruptible=True,
+    deprecated="use configured_v2",
+    requests=flytekit.Resources(cpu="1", mem="1Gi"),
+    limits=flytekit.Resources(mem="2Gi"),
+    environment={"MODE": "prod"},
+    secret_requests=[flytekit.Secret(group="aws", key="token")],
+)
+def configured(a: int, b: int = 3) -> int:
+    return a + b
+
+
+def write_task_template(manifest) -> None:
+    """The TaskTemplate flytekit registers for `configured`, to compare metadata and container with ours."""
+    from collections import OrderedDict
+
+    from flytekit.configuration import Image, ImageConfig, SerializationSettings
+    from flytekit.tools.translator import get_serializable
+
+    settings = SerializationSettings(
+        image_config=ImageConfig(default_image=Image(name="default", fqn="ghcr.io/acme/img", tag="1")),
+        project="p",
+        domain="d",
+        version="v1",
+    )
+    spec = get_serializable(OrderedDict(), settings, configured)
+    write_pb(GOLDEN / "task_template_configured.pb", spec.template.to_flyte_idl())
+    manifest["task_templates"] = {"task_template_configured": {"file": "task_template_configured.pb", "project": "p", "domain": "d", "version": "v1", "image": "ghcr.io/acme/img:1"}}
+
+
 def flytekit_type_and_value(python_type, value):
     """Map the flytekit-free sentinels of cases.py onto flytekit types."""
     if python_type is cases.FILE:
@@ -234,6 +269,8 @@ def main() -> int:
                 "outputs": list(ti.outputs),
                 "note": "TypedInterface carries no default values (defaults live in the launch plan's ParameterMap)",
             }
+
+        write_task_template(manifest)
 
     manifest["note_txt"] = "each .pb has a .txt sibling with its google.protobuf.text_format dump, for humans"
     (GOLDEN / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

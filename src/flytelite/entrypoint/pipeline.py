@@ -154,7 +154,7 @@ def load_task(attempt: Attempt) -> None:
     try:
         resolver = load_resolver(resolver_path)
         attempt.task = resolver.load_task(loader_args)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in user code must not skip the error document
         summary = f"could not load the task ({what}) with resolver {resolver_path or 'default'}: {one_line(exc)}"
         raise UserCodeError(summary, exc) from exc
     if not callable(getattr(attempt.task, "dispatch_execute", None)):
@@ -207,7 +207,7 @@ def run_task(attempt: Attempt) -> None:
                 attempt.rval = task.post_execute(params, rval)
     except (IgnoreOutputs, TerminatedError):
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in the task must not skip the error document
         raise UserCodeError(f"{task.name} failed: {one_line(exc)}", exc) from exc
 
 
