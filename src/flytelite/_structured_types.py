@@ -38,11 +38,12 @@ def is_pydantic_model(py_type: type) -> bool:
     return module is not None and issubclass(py_type, module.BaseModel)
 
 
-def _struct_literal_type(schema: dict[str, Any], field_types: dict[str, Any]) -> types_pb2.LiteralType:
+def _struct_literal_type(field_types: dict[str, Any], schema: Callable[[], dict[str, Any]]) -> types_pb2.LiteralType:
     lt = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRUCT, annotation=_msgpack_annotation())
-    lt.metadata.update(schema)
+    # Field types first: they reject what cannot be expressed (a type containing itself) before the schema is built.
     for name, field_type in field_types.items():
         lt.structure.dataclass_type[name].CopyFrom(codec_for(field_type).literal_type)
+    lt.metadata.update(schema())
     return lt
 
 
@@ -101,7 +102,7 @@ class DataclassCodec(_BinaryStructCodec):
 
     def __init__(self, py_type: type) -> None:
         self.py_type = py_type
-        self.literal_type = _struct_literal_type(_json_schema.dataclass_schema(py_type), _field_types(py_type))
+        self.literal_type = _struct_literal_type(_field_types(py_type), lambda: _json_schema.dataclass_schema(py_type))
 
     def accepts(self, value: Any) -> bool:
         return type(value) is self.py_type
@@ -119,7 +120,7 @@ class PydanticCodec(_BinaryStructCodec):
     def __init__(self, py_type: type) -> None:
         self.py_type = py_type
         field_types = {name: info.annotation for name, info in py_type.model_fields.items()}
-        self.literal_type = _struct_literal_type(py_type.model_json_schema(), field_types)
+        self.literal_type = _struct_literal_type(field_types, py_type.model_json_schema)
 
     def to_builtin(self, value: Any) -> Any:
         return json.loads(value.model_dump_json())

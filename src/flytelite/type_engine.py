@@ -461,7 +461,21 @@ def codec_for(py_type: Any) -> Codec:
         return _build_codec(py_type)  # unhashable annotation: build without caching
 
 
+_UNDER_CONSTRUCTION: set[int] = set()
+
+
 def _build_codec(py_type: Any) -> Codec:
+    # A type that contains itself (a tree dataclass) has no finite LiteralType: say so, don't recurse.
+    if id(py_type) in _UNDER_CONSTRUCTION:
+        raise UnsupportedType(f"{type_name(py_type)} refers to itself: recursive types cannot be expressed as a Flyte type")
+    _UNDER_CONSTRUCTION.add(id(py_type))
+    try:
+        return _build_codec_of(py_type)
+    finally:
+        _UNDER_CONSTRUCTION.discard(id(py_type))
+
+
+def _build_codec_of(py_type: Any) -> Codec:
     simple = _SIMPLE_CODECS.get(py_type)
     if simple is not None:
         return simple()

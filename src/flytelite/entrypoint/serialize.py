@@ -10,7 +10,7 @@ import os
 import shutil
 from typing import Any
 
-from ..task import Task
+from ..tasks import Task
 from ..task_template import SerializationSettings, to_task_template
 
 LISTING = "tasks.txt"

@@ -200,7 +200,11 @@ def _storage_error(exc: BaseException, uri: str, client: _Client) -> StorageErro
     cause = _cause(exc, client)
     location = _Location.parse(uri)
     text = str(exc)
-    keys_hint = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or FLYTE_AWS_ACCESS_KEY_ID/FLYTE_AWS_SECRET_ACCESS_KEY"
+    keys_hint = (
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or FLYTE_AWS_ACCESS_KEY_ID/FLYTE_AWS_SECRET_ACCESS_KEY"
+        if location.scheme == "s3"
+        else "the credentials of the environment (GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*)"
+    )
     if "NoSuchBucket" in text:
         message = f"bucket '{location.bucket}' does not exist at {client.endpoint} (while accessing {uri})"
     elif isinstance(exc, FileNotFoundError):
