@@ -4,8 +4,8 @@
 
 Each case is an input ``LiteralMap`` ``{"xs": <collection>}`` as serialized bytes, timed in two directions:
 
-* decode: ``LiteralMap.ParseFromString`` -> ``decode_map`` -> the Python list
-* encode: the Python list -> ``encode_map`` -> ``SerializeToString``
+* decode: the bytes -> ``decode_map_bytes`` -> the Python list (what ``flytelite execute`` runs on inputs.pb)
+* encode: the Python list -> ``encode_literals`` -> ``literal_map_bytes`` (what it writes as outputs.pb)
 
 and the full round trip (decode then encode). The baseline is the naive code one would write by hand
 with the same protobuf runtime: ``[l.scalar.primitive.integer for l in coll.literals]`` to read and one
@@ -41,7 +41,8 @@ from typing import Any, Callable
 import msgpack
 from flyteidl.core import literals_pb2
 
-from flytelite.type_engine import decode_map, encode_map
+from flytelite._literal_bytes import literal_map_bytes
+from flytelite.type_engine import decode_map_bytes, encode_literals
 
 Literal = literals_pb2.Literal
 LiteralMap = literals_pb2.LiteralMap
@@ -121,13 +122,11 @@ CASES: dict[str, tuple[Any, Callable[[int], list[Any]], Callable[[bytes], list[A
 
 
 def ours_decode(data: bytes, py_type: Any) -> list[Any]:
-    m = LiteralMap()
-    m.ParseFromString(data)
-    return decode_map(m, {"xs": py_type})["xs"]
+    return decode_map_bytes(data, {"xs": py_type})["xs"]
 
 
 def ours_encode(values: list[Any], py_type: Any) -> bytes:
-    return encode_map({"xs": values}, {"xs": py_type}).SerializeToString()
+    return literal_map_bytes(encode_literals({"xs": values}, {"xs": py_type}))
 
 
 # --- timing --------------------------------------------------------------------------------------
@@ -207,10 +206,8 @@ def memory_child(path: str, mode: str) -> None:
     reset = _reset_peak_rss()
     before = _status_kib("VmRSS") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    m = LiteralMap()
-    m.ParseFromString(data)
-    values = decode_map(m, {"xs": list[int]})["xs"]
-    out = encode_map({"xs": values}, {"xs": list[int]}).SerializeToString()
+    values = ours_decode(data, list[int])
+    out = ours_encode(values, list[int])
 
     after = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     traced_peak = tracemalloc.get_traced_memory()[1] if mode == "tracemalloc" else None

@@ -385,15 +385,18 @@ def _enum_decoder(py_type: type[enum.Enum]) -> Callable[[Any, bool], Any]:
 def _dataclass_decoder(cls: type) -> Callable[[Any, bool], Any]:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     types_by_name = _field_types(cls)
+    field_decoders: dict[str, Callable[[Any, bool], Any]] = {}  # filled on first use, then reused per row
 
     def decode(data: Any, lenient: bool) -> Any:
         if not isinstance(data, dict):
             raise _bad(cls, data)
+        if not field_decoders:
+            field_decoders.update((name, _decoder(types_by_name[name])) for name in fields)
         kwargs = {}
         for name, field in fields.items():
             if name in data:
                 try:
-                    kwargs[name] = _decoder(types_by_name[name])(data[name], lenient)
+                    kwargs[name] = field_decoders[name](data[name], lenient)
                 except LiteralMismatch as exc:
                     raise LiteralMismatch(f"field '{cls.__name__}.{name}': {exc}") from None
             elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:

@@ -447,9 +447,10 @@ function show(i){for(var j=0;j<tabs.length;j++){var on=j===i;tabs[j].classList.t
 tabs[j].setAttribute('aria-selected',on?'true':'false');panels[j].hidden=!on;}}
 tabs.forEach(function(tab,i){tab.addEventListener('click',function(){show(i);
 try{history.replaceState(null,'','#tab='+encodeURIComponent(tab.dataset.name));}catch(e){}});});
-var m=/(?:^#|&)tab=([^&]*)/.exec(location.hash);
-if(m){var want=decodeURIComponent(m[1]);for(var k=0;k<tabs.length;k++){
-if(tabs[k].dataset.name===want||String(k)===want){show(k);break;}}}
+function fromHash(){var m=/(?:^#|&)tab=([^&]*)/.exec(location.hash);if(!m)return;
+var want=decodeURIComponent(m[1]);for(var k=0;k<tabs.length;k++){
+if(tabs[k].dataset.name===want||String(k)===want){show(k);return;}}}
+fromHash();window.addEventListener('hashchange',fromHash);
 })();
 """
 

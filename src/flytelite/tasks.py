@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
 from .context import ExecutionContext, current_context, use_context
 from .interface import Interface, interface_of
 from .task_metadata import ResourceSpec, Resources, Secret, TaskMetadata
-from .type_engine import decode_map, encode_map
+from .type_engine import decode_map, decode_map_bytes, encode_literals, encode_map
 
 if TYPE_CHECKING:
     from flyteidl.core import interface_pb2, literals_pb2
@@ -102,22 +102,28 @@ class Task:
     def post_execute(self, params: ExecutionContext, rval: Any) -> Any:
         return rval
 
-    def decode_inputs(self, input_map: literals_pb2.LiteralMap) -> dict[str, Any]:
+    def decode_inputs(self, input_bytes: bytes) -> dict[str, Any]:
+        """Python inputs of a serialized ``LiteralMap``."""
         iface = self.python_interface
-        return decode_map(input_map, iface.inputs, iface.defaults, what="input")
+        return decode_map_bytes(input_bytes, iface.inputs, iface.defaults, what="input")
 
-    def encode_outputs(self, rval: Any) -> literals_pb2.LiteralMap:
-        return encode_map(self.python_interface.pack_outputs(rval), self.python_interface.outputs, what="output")
+    def encode_outputs(self, rval: Any) -> dict[str, bytes]:
+        """The return value as one serialized ``Literal`` per output name."""
+        return encode_literals(self.python_interface.pack_outputs(rval), self.python_interface.outputs, what="output")
 
     def dispatch_execute(self, ctx: ExecutionContext, input_map: literals_pb2.LiteralMap) -> literals_pb2.LiteralMap:
         """Run the task on literal inputs and return its literal outputs."""
+        from flyteidl.core import literals_pb2
+
+        from ._literal_bytes import literal_map_bytes
+
         with use_context(ctx):
             params = self.pre_execute(ctx)
             with use_context(params):
-                native_inputs = self.decode_inputs(input_map)
+                native_inputs = self.decode_inputs(input_map.SerializeToString())
                 rval = self.execute(**native_inputs)
                 rval = self.post_execute(params, rval)
-                return self.encode_outputs(rval)
+                return literals_pb2.LiteralMap.FromString(literal_map_bytes(self.encode_outputs(rval)))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         names = list(self.python_interface.inputs)

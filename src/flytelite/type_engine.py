@@ -553,20 +553,57 @@ def to_python(lit: Literal, py_type: Any) -> Any:
     return codec_for(py_type).decode(lit)
 
 
-def encode_map(values: dict[str, Any], types_by_name: dict[str, Any], what: str = "output") -> literals_pb2.LiteralMap:
-    """A ``LiteralMap`` of ``values``, each converted by its declared type."""
-    out = literals_pb2.LiteralMap()
+def encode_literals(values: dict[str, Any], types_by_name: dict[str, Any], what: str = "output") -> dict[str, bytes]:
+    """Each value serialized as a ``Literal`` of its declared type, by name (in declaration order)."""
+    from ._literal_bytes import encode_literal
+
+    out = {}
     for name, py_type in types_by_name.items():
         if name not in values:
             raise TypeError(f"{what} '{name}' is missing (expected {type_name(py_type)})")
         try:
-            codec_for(py_type).encode(values[name], out.literals[name])
+            out[name] = encode_literal(codec_for(py_type), values[name])
         except LiteralMismatch as exc:
             raise TypeError(f"{what} '{name}': {exc}") from None
     return out
 
 
 _MISSING = object()
+
+
+def decode_map_bytes(
+    data: bytes,
+    types_by_name: dict[str, Any],
+    defaults: dict[str, Any] | None = None,
+    what: str = "input",
+) -> dict[str, Any]:
+    """Python values of a serialized ``LiteralMap``; names absent from it take their default.
+
+    Raises ``MalformedLiteral`` (a ``ValueError``) for bytes that are not a LiteralMap.
+    """
+    from ._literal_bytes import decode_literal, map_entries
+
+    defaults = defaults or {}
+    entries = map_entries(data)
+    out: dict[str, Any] = {}
+    for name, py_type in types_by_name.items():
+        if name in entries:
+            try:
+                out[name] = decode_literal(codec_for(py_type), data, *entries[name])
+            except LiteralMismatch as exc:
+                raise TypeError(f"{what} '{name}': {exc}") from None
+        elif defaults.get(name, _MISSING) is not _MISSING:
+            out[name] = defaults[name]
+        else:
+            raise TypeError(f"{what} '{name}' is missing and has no default (expected {type_name(py_type)})")
+    return out
+
+
+def encode_map(values: dict[str, Any], types_by_name: dict[str, Any], what: str = "output") -> literals_pb2.LiteralMap:
+    """A ``LiteralMap`` of ``values``, each converted by its declared type."""
+    from ._literal_bytes import literal_map_bytes
+
+    return literals_pb2.LiteralMap.FromString(literal_map_bytes(encode_literals(values, types_by_name, what)))
 
 
 def decode_map(
@@ -576,17 +613,4 @@ def decode_map(
     what: str = "input",
 ) -> dict[str, Any]:
     """Python values of a ``LiteralMap``; names absent from the map take their default."""
-    defaults = defaults or {}
-    out: dict[str, Any] = {}
-    literals = literal_map.literals
-    for name, py_type in types_by_name.items():
-        if name in literals:
-            try:
-                out[name] = codec_for(py_type).decode(literals[name])
-            except LiteralMismatch as exc:
-                raise TypeError(f"{what} '{name}': {exc}") from None
-        elif defaults.get(name, _MISSING) is not _MISSING:
-            out[name] = defaults[name]
-        else:
-            raise TypeError(f"{what} '{name}' is missing and has no default (expected {type_name(py_type)})")
-    return out
+    return decode_map_bytes(literal_map.SerializeToString(), types_by_name, defaults, what)

@@ -226,7 +226,7 @@ def test_load_task_failure_is_a_user_code_error(tmp_path, in_task_dir):
     assert "nope" in raised.value.summary and isinstance(raised.value.cause, AttributeError)
 
 
-def test_fetch_inputs_reads_the_map_and_resolves_offloaded_literals(tmp_path):
+def test_fetch_and_decode_read_the_map_and_resolve_offloaded_literals(tmp_path, in_task_dir):
     stored = literals_pb2.Literal()
     stored.scalar.primitive.integer = 99
     (tmp_path / "big.pb").write_bytes(stored.SerializeToString())
@@ -236,14 +236,19 @@ def test_fetch_inputs_reads_the_map_and_resolves_offloaded_literals(tmp_path):
     (tmp_path / "inputs.pb").write_bytes(input_map.SerializeToString())
     attempt = _attempt(tmp_path)
     pipeline.fetch_inputs(attempt)
-    assert attempt.input_map.literals["a"].scalar.primitive.integer == 99
-    assert attempt.input_map.literals["b"].scalar.primitive.integer == 1
+    assert attempt.input_bytes == input_map.SerializeToString()
+    pipeline.load_task(attempt)
+    pipeline.decode_inputs(attempt)
+    assert attempt.inputs == {"a": 99, "b": 1}
 
 
-def test_fetch_inputs_garbage_is_a_system_task_error(tmp_path):
+def test_decoding_garbage_inputs_is_a_system_task_error(tmp_path, in_task_dir):
     (tmp_path / "inputs.pb").write_bytes(b"\xff\xff garbage")
+    attempt = _attempt(tmp_path)
+    pipeline.fetch_inputs(attempt)
+    pipeline.load_task(attempt)
     with pytest.raises(TaskError) as raised:
-        pipeline.fetch_inputs(_attempt(tmp_path))
+        pipeline.decode_inputs(attempt)
     assert raised.value.origin == "SYSTEM" and raised.value.recoverable is False
     assert str(tmp_path / "inputs.pb") in raised.value.summary
 
@@ -257,12 +262,14 @@ def test_fetch_inputs_missing_file_is_a_permanent_storage_error(tmp_path):
 def test_decode_inputs_and_wrong_types(tmp_path, in_task_dir):
     attempt = _attempt(tmp_path)
     pipeline.load_task(attempt)
-    attempt.input_map = literals_pb2.LiteralMap()
-    attempt.input_map.literals["a"].scalar.primitive.integer = 1
-    attempt.input_map.literals["b"].scalar.primitive.integer = 2
+    input_map = literals_pb2.LiteralMap()
+    input_map.literals["a"].scalar.primitive.integer = 1
+    input_map.literals["b"].scalar.primitive.integer = 2
+    attempt.input_bytes = input_map.SerializeToString()
     pipeline.decode_inputs(attempt)
     assert attempt.inputs == {"a": 1, "b": 2}
-    attempt.input_map.literals["b"].scalar.primitive.string_value = "two"
+    input_map.literals["b"].scalar.primitive.string_value = "two"
+    attempt.input_bytes = input_map.SerializeToString()
     with pytest.raises(UserCodeError) as raised:
         pipeline.decode_inputs(attempt)
     assert "'b'" in raised.value.summary and "expected int" in raised.value.summary
@@ -281,10 +288,11 @@ def test_run_encode_offload_store(tmp_path, in_task_dir):
     pipeline.run_task(attempt)
     assert attempt.rval == 7
     pipeline.encode_outputs(attempt)
-    assert attempt.output_map.literals["o0"].scalar.primitive.integer == 7
+    assert literals_pb2.Literal.FromString(attempt.output_literals["o0"]).scalar.primitive.integer == 7
     pipeline.offload_outputs(attempt)
     assert list(attempt.offloaded) == ["o0_offloaded_metadata.pb"]
-    assert attempt.output_map.literals["o0"].offloaded_metadata.uri == str(tmp_path / "out" / "o0_offloaded_metadata.pb")
+    pointer = literals_pb2.Literal.FromString(attempt.output_literals["o0"])
+    assert pointer.offloaded_metadata.uri == str(tmp_path / "out" / "o0_offloaded_metadata.pb")
     pipeline.store_outputs(attempt)
     assert sorted(os.listdir(tmp_path / "out")) == ["o0_offloaded_metadata.pb", "outputs.pb"]
 
@@ -293,9 +301,9 @@ def test_offload_outputs_is_off_without_the_minimum(tmp_path, in_task_dir):
     attempt = _loaded(tmp_path, "add", a=2, b=5)
     pipeline.run_task(attempt)
     pipeline.encode_outputs(attempt)
-    before = attempt.output_map.SerializeToString()
+    before = dict(attempt.output_literals)
     pipeline.offload_outputs(attempt)
-    assert attempt.offloaded == {} and attempt.output_map.SerializeToString() == before
+    assert attempt.offloaded == {} and attempt.output_literals == before
 
 
 def test_run_task_wraps_user_exceptions(tmp_path, in_task_dir):

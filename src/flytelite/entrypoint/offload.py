@@ -24,27 +24,26 @@ def literal_hash(lit: literals_pb2.Literal) -> str:
 
 
 def offload_large_literals(
-    output_map: literals_pb2.LiteralMap,
+    output_literals: dict[str, bytes],
     output_types: Mapping[str, interface_pb2.Variable],
     output_uri: Callable[[str], str],
     min_mb: int,
     max_mb: int,
-) -> dict[str, literals_pb2.Literal]:
-    """Replace large literals in ``output_map``; returns ``{file name: literal}`` to store."""
-    to_store: dict[str, literals_pb2.Literal] = {}
-    for name, lit in output_map.literals.items():
-        size = lit.ByteSize()
+) -> dict[str, bytes]:
+    """Replace large literals in ``output_literals``; returns ``{file name: serialized literal}`` to store."""
+    to_store: dict[str, bytes] = {}
+    for name, data in output_literals.items():
+        size = len(data)
         if size >= max_mb * _MB:
             raise ValueError(f"output '{name}' is {size} bytes, over the limit of {max_mb} MB (_F_L_MAX_SIZE_MB)")
         if size < min_mb * _MB:
             continue
         filename = f"{name}_offloaded_metadata.pb"
-        stored = literals_pb2.Literal()
-        stored.CopyFrom(lit)
-        to_store[filename] = stored
+        to_store[filename] = data
+        lit = literals_pb2.Literal.FromString(data)
         pointer = literals_pb2.Literal(hash=lit.hash or literal_hash(lit))
         pointer.offloaded_metadata.uri = output_uri(filename)
         pointer.offloaded_metadata.size_bytes = size
         pointer.offloaded_metadata.inferred_type.CopyFrom(output_types[name].type)
-        output_map.literals[name].CopyFrom(pointer)
+        output_literals[name] = pointer.SerializeToString()
     return to_store

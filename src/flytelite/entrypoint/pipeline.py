@@ -14,7 +14,6 @@ import sys
 import time
 from typing import Any, Callable, Mapping
 
-from flyteidl.core import literals_pb2
 
 from .. import io
 from .._record import Record
@@ -85,11 +84,11 @@ class Attempt:
         self.environ = os.environ if environ is None else environ
         self.ctx: ExecutionContext | None = None
         self.task: Any = None
-        self.input_map: literals_pb2.LiteralMap | None = None
+        self.input_bytes: bytes | None = None  # the serialized inputs LiteralMap
         self.inputs: dict[str, Any] | None = None
         self.rval: Any = None
-        self.output_map: literals_pb2.LiteralMap | None = None
-        self.offloaded: dict[str, literals_pb2.Literal] = {}
+        self.output_literals: dict[str, bytes] = {}  # serialized Literal per output name
+        self.offloaded: dict[str, bytes] = {}  # file name -> serialized Literal stored beside outputs.pb
         self.timings: list[tuple[str, float, float]] = []
 
     def output_uri(self, name: str) -> str:
@@ -167,31 +166,17 @@ def what_is(value: Any) -> str:
 
 
 def fetch_inputs(attempt: Attempt) -> None:
-    data = io.read_bytes(attempt.args.inputs)
-    input_map = literals_pb2.LiteralMap()
-    try:
-        input_map.ParseFromString(data)
-    except Exception as exc:
-        raise TaskError(
-            f"the inputs file {attempt.args.inputs} is not a LiteralMap ({len(data)} bytes): {one_line(exc)}",
-            origin="SYSTEM",
-        ) from exc
-    _resolve_offloaded(input_map)
-    attempt.input_map = input_map
-
-
-def _resolve_offloaded(input_map: literals_pb2.LiteralMap) -> None:
-    # An upstream task may have offloaded a large output: read the literal it points at.
-    for name, lit in input_map.literals.items():
-        if lit.WhichOneof("value") == "offloaded_metadata":
-            stored = literals_pb2.Literal()
-            stored.ParseFromString(io.read_bytes(lit.offloaded_metadata.uri))
-            input_map.literals[name].CopyFrom(stored)
+    attempt.input_bytes = io.read_bytes(attempt.args.inputs)
 
 
 def decode_inputs(attempt: Attempt) -> None:
+    from .._literal_bytes import MalformedLiteral
+
     try:
-        attempt.inputs = attempt.task.decode_inputs(attempt.input_map)
+        attempt.inputs = attempt.task.decode_inputs(attempt.input_bytes)
+    except MalformedLiteral as exc:
+        size = len(attempt.input_bytes or b"")
+        raise TaskError(f"the inputs file {attempt.args.inputs} is not a LiteralMap ({size} bytes): {exc}", origin="SYSTEM") from exc
     except TypeError as exc:
         raise UserCodeError(f"the inputs do not fit {attempt.task.name}: {exc}", exc) from exc
 
@@ -214,7 +199,7 @@ def run_task(attempt: Attempt) -> None:
 def encode_outputs(attempt: Attempt) -> None:
     try:
         with use_context(attempt.ctx):
-            attempt.output_map = attempt.task.encode_outputs(attempt.rval)
+            attempt.output_literals = attempt.task.encode_outputs(attempt.rval)
     except (TypeError, ValueError) as exc:
         raise UserCodeError(f"the outputs of {attempt.task.name} do not fit its interface: {exc}", exc) from exc
 
@@ -228,18 +213,21 @@ def offload_outputs(attempt: Attempt) -> None:
     output_types = attempt.task.interface.outputs.variables
     try:
         attempt.offloaded = offload_large_literals(
-            attempt.output_map, output_types, attempt.output_uri, int(env["_F_L_MIN_SIZE_MB"]), int(env.get("_F_L_MAX_SIZE_MB", "1000"))
+            attempt.output_literals, output_types, attempt.output_uri, int(env["_F_L_MIN_SIZE_MB"]), int(env.get("_F_L_MAX_SIZE_MB", "1000"))
         )
     except ValueError as exc:
         raise UserCodeError(f"an output of {attempt.task.name} is too large: {exc}", exc) from exc
 
 
 def store_outputs(attempt: Attempt) -> None:
-    for filename, lit in attempt.offloaded.items():
-        io.write_bytes(attempt.output_uri(filename), lit.SerializeToString())
+    from .._literal_bytes import literal_map_bytes
+
+    for filename, data in attempt.offloaded.items():
+        io.write_bytes(attempt.output_uri(filename), data)
+    outputs = literal_map_bytes(attempt.output_literals)
     # Written last, only once everything it refers to is stored: the attempt's commit point.
     with committing():
-        io.write_bytes(attempt.output_uri(OUTPUTS_FILE), attempt.output_map.SerializeToString())
+        io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
 
 
 EXECUTE_STEPS: tuple[Callable[[Attempt], None], ...] = (

@@ -68,9 +68,13 @@ class _Client:
     secrets: tuple[str, ...] = field(repr=False)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return _redact(text, self.secrets)
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 # ---- configuration ------------------------------------------------------------------------------
@@ -152,8 +156,11 @@ def _new_s3_client(bucket: str, settings: dict[str, str]) -> _Client:
         retry_config=_retry_config(),
         credential_provider=provider,
     )
-    secrets = tuple(settings[k] for k in ("secret_access_key", "session_token") if k in settings)
-    return _Client(store, endpoint or "AWS S3", has_keys or provider is not None, secrets)
+    return _Client(store, endpoint or "AWS S3", has_keys or provider is not None, _secrets(settings))
+
+
+def _secrets(settings: dict[str, str]) -> tuple[str, ...]:
+    return tuple(settings[k] for k in ("secret_access_key", "session_token") if k in settings)
 
 
 def _new_client(location: _Location, settings: dict[str, str]) -> _Client:
@@ -247,7 +254,8 @@ class ObjectStore:
                 try:
                     client = _new_client(location, settings)
                 except Exception as exc:  # obstore raises ValueError/BaseError for a bad configuration
-                    raise StorageError(f"cannot configure a client for {uri}: {exc}", uri, transient=False) from exc
+                    reason = _redact(str(exc), _secrets(settings))
+                    raise StorageError(f"cannot configure a client for {uri}: {reason}", uri, transient=False) from exc
                 self._clients[cache_key] = client
         return client
 

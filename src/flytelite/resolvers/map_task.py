@@ -43,7 +43,11 @@ class MapSubtask:
     def task_resolver(self) -> Any:
         return default_map_task_resolver
 
-    def decode_inputs(self, input_map: Any) -> dict[str, Any]:
+    def decode_inputs(self, input_bytes: bytes) -> dict[str, Any]:
+        # The whole map is parsed (fast), but only the chosen element of a list is converted.
+        from flyteidl.core import literals_pb2
+
+        input_map = literals_pb2.LiteralMap.FromString(input_bytes)
         iface = self._inner.python_interface
         bound = {name: iface.inputs[name] for name in self.bound_inputs}
         values = decode_map(input_map, bound, iface.defaults, what="input")

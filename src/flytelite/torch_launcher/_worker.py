@@ -17,6 +17,7 @@ import pickle
 import signal
 import sys
 import time
+from types import TracebackType
 from typing import Any, Callable, NamedTuple
 
 import cloudpickle
@@ -102,7 +103,7 @@ def _apply_thread_limit() -> None:
         torch.set_num_threads(int(threads))
 
 
-def _record_failure(exc: BaseException, tb: Any, summary_prefix: str = "") -> None:
+def _record_failure(exc: BaseException, tb: TracebackType | None, summary_prefix: str = "") -> None:
     import json  # imported on failure only: a worker's start-up stays short
     import traceback
 
@@ -113,12 +114,13 @@ def _record_failure(exc: BaseException, tb: Any, summary_prefix: str = "") -> No
     if not error_file:
         return
     error_code = getattr(exc, "error_code", None)
+    message_lines = str(exc).strip().splitlines()
+    headline = type(exc).__name__ + (f": {message_lines[0]}" if message_lines else "")  # one line for the summary
     record = {
-        "message": text,
+        "message": text,  # torch's field: its ProcessFailure.message, our details
         "timestamp": str(int(time.time())),
         RECORD_KEY: {
-            "summary": f"{summary_prefix}{type(exc).__name__}: {exc}",
-            "traceback": text,
+            "summary": summary_prefix + headline,
             "raised_at": time.time(),
             "recoverable": getattr(exc, "recoverable", False) is True,
             "error_code": error_code if isinstance(error_code, str) else None,

@@ -96,10 +96,18 @@ def _run_elastic(config: Elastic, fn: Callable[..., Any], kwargs: dict[str, Any]
                 raise TaskError(summary, origin="SYSTEM", recoverable=True) from None
         if 0 not in return_values:
             raise IgnoreOutputs("global rank 0 ran on another node: it writes the outputs")
-        with open(job.result_path, "rb") as f:
-            result: _worker.WorkerResult = cloudpickle.load(f)
+        result = _read_result(job.result_path)
     parent_ctx.decks.extend(result.decks)
     return result.return_value
+
+
+def _read_result(path: str) -> _worker.WorkerResult:
+    try:
+        with open(path, "rb") as f:
+            return cloudpickle.load(f)
+    except FileNotFoundError:
+        # Rank 0 exited with status 0 without returning: sys.exit(0) or os._exit(0) in the task.
+        raise TaskError("torch elastic worker rank 0 exited without returning a value (sys.exit(0) in the task?)") from None
 
 
 def _entrypoint(start_method: str, job: _worker.WorkerJob, launch_dir: str) -> tuple[Callable[[], None] | str, tuple[str, ...]]:
@@ -176,7 +184,8 @@ def _task_error(failures: Mapping[int, ProcessFailure]) -> TaskError:
     ranked = sorted(failures.items(), key=lambda item: _root_cause_order(item[1]))
     root_rank, root = ranked[0]
     record = _record_of(root)
-    details = [f"rank {root_rank} (pid {root.pid}): {_headline(root)}", record["traceback"] if record else root.message]
+    # ProcessFailure.message: the worker's traceback, or torch's note on a signal or exit code.
+    details = [f"rank {root_rank} (pid {root.pid}): {_headline(root)}", root.message]
     if len(ranked) > 1:
         details.append("Other failed ranks:")
         details.extend(f"  rank {rank} (pid {failure.pid}): {_headline(failure)}" for rank, failure in ranked[1:])
