@@ -76,11 +76,17 @@ def storage(kind: str, work: str) -> Iterator[tuple[str, dict[str, str]]]:
         yield work, env
         return
     sys.path.insert(0, os.path.join(ROOT, "tests"))
-    from s3_server import running_s3_server  # the tests' SeaweedFS helper
+    from pathlib import Path
 
-    with running_s3_server(os.path.join(work, "weed")) as server:
-        env.update(server.env)
-        yield server.make_bucket("bench"), env
+    from s3_server import start_s3_server  # the tests' SeaweedFS helper
+
+    server = start_s3_server(Path(work) / "weed")
+    try:
+        env.update(server.env())
+        os.environ.update(server.env())  # for this process's own uploads of the inputs
+        yield f"s3://{server.create_bucket('bench')}", env
+    finally:
+        server.stop()
 
 
 def main() -> None:

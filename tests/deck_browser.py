@@ -146,8 +146,11 @@ class Browser:
 
     def open(self, url: str) -> None:
         self._events.clear()
-        self.call("Page.navigate", {"url": url})
-        self.wait_event("Page.loadEventFired")
+        result = self.call("Page.navigate", {"url": url})
+        if "errorText" in result:
+            raise RuntimeError(f"could not open {url}: {result['errorText']}")
+        if result.get("loaderId"):  # a new document, not a jump within the open one
+            self.wait_event("Page.loadEventFired")
 
     def evaluate(self, expression: str) -> Any:
         result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})

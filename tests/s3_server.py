@@ -7,6 +7,7 @@ rejected like on a real store). ``S3Server.stop()`` kills the whole process grou
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -106,6 +107,13 @@ class S3Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel kills the server if the process that started it dies,
+    so a test run killed hard (a time-out) leaves no server behind."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
 def _s3_config(path: Path) -> None:
     identity = {
         "name": "admin",
@@ -155,6 +163,7 @@ def start_s3_server(data_dir: Path, timeout_s: float = 30.0) -> S3Server:
         process = subprocess.Popen(
             _command(data_dir, master, volume, filer, s3),
             cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )  # fmt: skip
     server = S3Server(f"http://127.0.0.1:{s3}", f"http://127.0.0.1:{filer}", data_dir, process, log_path)
     deadline = time.monotonic() + timeout_s

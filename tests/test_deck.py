@@ -439,6 +439,8 @@ def test_browser_switches_tabs_on_mouse_clicks(page_file: str, tmp_path: Any) ->
             assert text in browser.evaluate(shown_text)
             assert browser.evaluate("location.hash") == f"#tab={name}"
             assert browser.evaluate("document.querySelector('[aria-selected=true]').dataset.name") == name
+        browser.open(f"file://{page_file}#tab=Outputs")  # a jump within the page: the hashchange handler
+        assert browser.evaluate(visible) == ["Outputs"]
         assert "train <model>" in browser.evaluate("document.getElementById('deck-2').innerText")
         assert browser.evaluate("window.__pwned === undefined")  # escaped values never ran
         assert browser.evaluate("document.title") == "wf.train · deck"

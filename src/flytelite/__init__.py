@@ -24,6 +24,8 @@ _EXPORTS = {
     "TaskError": "flytelite.exceptions",
     "File": "flytelite.files",
     "Directory": "flytelite.files",
+    "Deck": "flytelite.deck",
+    "span": "flytelite.deck",
 }
 
 __all__ = sorted(_EXPORTS)

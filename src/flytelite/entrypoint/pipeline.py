@@ -159,6 +159,12 @@ def load_task(attempt: Attempt) -> None:
     if not callable(getattr(attempt.task, "dispatch_execute", None)):
         exc = TypeError(f"{what_is(attempt.task)} is not a flytelite task (decorate the function with @task)")
         raise UserCodeError(f"could not load the task ({what}): {exc}", exc)
+    _enable_decks(attempt)
+
+
+def _enable_decks(attempt: Attempt) -> None:
+    if attempt.ctx is not None:
+        attempt.ctx.enable_deck = bool(getattr(attempt.task, "enable_deck", False))
 
 
 def what_is(value: Any) -> str:
@@ -230,6 +236,21 @@ def store_outputs(attempt: Attempt) -> None:
         io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
 
 
+def write_deck(attempt: Attempt, error: str | None = None) -> None:
+    """Upload ``deck.html`` when the task enables decks; a deck that cannot be written is only logged."""
+    if attempt.ctx is None or not attempt.ctx.enable_deck:
+        return
+    from .. import deck
+
+    task = attempt.task
+    try:
+        outputs = task.python_interface.pack_outputs(attempt.rval) if error is None else None
+        decks = deck.build_decks(task.name, attempt.inputs, outputs, attempt.timings, attempt.ctx.decks, error)
+        deck.write_deck(attempt.args.output_prefix, deck.render_page(decks, task.name))
+    except Exception as exc:  # noqa: BLE001 - the deck is a report, never the verdict
+        log.warning("could not write the deck", error=one_line(exc))
+
+
 EXECUTE_STEPS: tuple[Callable[[Attempt], None], ...] = (
     build_context,
     install_runtime_packages,
@@ -240,6 +261,7 @@ EXECUTE_STEPS: tuple[Callable[[Attempt], None], ...] = (
     encode_outputs,
     offload_outputs,
     store_outputs,
+    write_deck,
 )
 TEST_STEPS = (build_context, install_runtime_packages, load_task, fetch_inputs, decode_inputs)
 
@@ -267,8 +289,10 @@ def write_error(attempt: Attempt, failure: Failure) -> None:
 def _run_steps(attempt: Attempt, steps: tuple[Callable[[Attempt], None], ...]) -> None:
     for step in steps:
         started = time.time()
-        step(attempt)
-        attempt.timings.append((step.__name__, started, time.time()))
+        try:
+            step(attempt)
+        finally:  # the failing step too: the deck's timeline shows where the time went
+            attempt.timings.append((step.__name__, started, time.time()))
 
 
 def run_execute(options: dict[str, Any], map_task: bool = False) -> int:
@@ -304,6 +328,7 @@ def fail(attempt: Attempt, exc: BaseException) -> int:
     failure = classify(exc)
     log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
     if not attempt.args.test:
+        write_deck(attempt, error=failure.message)
         try:
             with committing():
                 write_error(attempt, failure)

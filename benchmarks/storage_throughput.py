@@ -1,0 +1,132 @@
+"""Storage throughput of flytelite.io against the AWS CLI, on a local SeaweedFS S3 server.
+
+Uploads and downloads one 512 MiB file and a folder of 2,000 files of 64 KiB, each timed ``--runs``
+times (median reported). The AWS CLI is installed into ``benchmarks/.venv-awscli`` on first use.
+
+    .venv/bin/python benchmarks/storage_throughput.py [--runs 3] [--big-mib 512] [--files 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "src"))
+
+from s3_server import S3Server, start_s3_server  # noqa: E402
+
+import flytelite.io as fio  # noqa: E402
+
+AWSCLI_VENV = ROOT / "benchmarks" / ".venv-awscli"
+MIB = 1 << 20
+
+
+def aws_cli() -> Path:
+    """The ``aws`` executable of the benchmark's own venv, created on first use."""
+    aws = AWSCLI_VENV / "bin" / "aws"
+    if not aws.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(AWSCLI_VENV)], check=True)
+        subprocess.run([str(AWSCLI_VENV / "bin" / "pip"), "install", "-q", "awscli"], check=True)
+    return aws
+
+
+def make_data(root: Path, big_mib: int, files: int) -> tuple[Path, Path]:
+    big = root / "big.bin"
+    with open(big, "wb") as out:
+        for _ in range(big_mib):
+            out.write(os.urandom(MIB))
+    folder = root / "folder"
+    for i in range(files):
+        (folder / f"d{i % 20}").mkdir(parents=True, exist_ok=True)
+        (folder / f"d{i % 20}" / f"f{i}.bin").write_bytes(os.urandom(64 << 10))
+    return big, folder
+
+
+def median_seconds(action: Callable[[int], None], runs: int) -> float:
+    """Median wall time of ``action(run_index)``; each run writes to fresh names, so nothing is cached."""
+    times = []
+    for run in range(runs):
+        started = time.perf_counter()
+        action(run)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def fresh(path: Path) -> str:
+    """``path`` as a string, after removing what an earlier run left there."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    return str(path)
+
+
+def flytelite_cases(bucket: str, big: Path, folder: Path, out: Path) -> dict[str, Callable[[int], None]]:
+    base = f"s3://{bucket}/flytelite"
+    return {
+        "upload file": lambda run: fio.put_file(str(big), f"{base}/big{run}.bin"),
+        "download file": lambda run: fio.get_file(f"{base}/big{run}.bin", fresh(out / "big.bin")),
+        "upload folder": lambda run: fio.put_dir(str(folder), f"{base}/folder{run}"),
+        "download folder": lambda run: fio.get_dir(f"{base}/folder{run}", fresh(out / "folder")),
+    }
+
+
+def awscli_cases(bucket: str, big: Path, folder: Path, out: Path) -> dict[str, Callable[[int], None]]:
+    aws = str(aws_cli())
+    base = f"s3://{bucket}/awscli"
+
+    def cp(*args: str) -> None:
+        subprocess.run([aws, "s3", "cp", "--quiet", "--no-progress", *args], check=True)
+
+    return {
+        "upload file": lambda run: cp(str(big), f"{base}/big{run}.bin"),
+        "download file": lambda run: cp(f"{base}/big{run}.bin", fresh(out / "big.bin")),
+        "upload folder": lambda run: cp("--recursive", str(folder), f"{base}/folder{run}"),
+        "download folder": lambda run: cp("--recursive", f"{base}/folder{run}", fresh(out / "folder")),
+    }
+
+
+def run(server: S3Server, work: Path, args: argparse.Namespace) -> None:
+    os.environ.update(server.env())
+    bucket = server.create_bucket("benchmark")
+    big, folder = make_data(work, args.big_mib, args.files)
+    sizes = {"file": args.big_mib * MIB, "folder": args.files * (64 << 10)}
+    results: dict[str, dict[str, float]] = {}
+    for tool, cases in (("flytelite.io", flytelite_cases), ("aws s3 cp", awscli_cases)):
+        results[tool] = {name: median_seconds(action, args.runs) for name, action in cases(bucket, big, folder, work / "out").items()}
+    print(f"\nmedian of {args.runs} runs; file = {args.big_mib} MiB, folder = {args.files} x 64 KiB\n")
+    print(f"{'case':<16} " + "  ".join(f"{tool:>24}" for tool in results))
+    for case in results["flytelite.io"]:
+        size = sizes[case.split()[1]]
+        cells = [f"{t[case]:7.2f} s {size / MIB / t[case]:8.1f} MiB/s" for t in results.values()]
+        print(f"{case:<16} " + "  ".join(f"{c:>24}" for c in cells))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--big-mib", type=int, default=512)
+    parser.add_argument("--files", type=int, default=2000)
+    args = parser.parse_args()
+    aws_cli()  # install before the clock starts
+    with tempfile.TemporaryDirectory(prefix="flytelite-bench-") as tmp:
+        work = Path(tmp)
+        server = start_s3_server(work / "seaweedfs")
+        try:
+            run(server, work, args)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

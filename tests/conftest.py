@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from s3_server import S3Server, start_s3_server
+
+# Variables that would point flytelite.io at some other S3 (or its credentials) during a test.
+S3_ENV_VARS = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "FLYTE_AWS_ENDPOINT", "FLYTE_AWS_ACCESS_KEY_ID", "FLYTE_AWS_SECRET_ACCESS_KEY",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A SeaweedFS S3 server on 127.0.0.1, shared by the session."""
+    server = start_s3_server(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The process environment pointed at ``s3_server`` (and nothing else), with short retry pauses."""
+    for name in S3_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    env = s3_server.env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BACKOFF", "0.05")
+    return env
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server, s3_env: dict[str, str]) -> str:
+    """A fresh, empty bucket on ``s3_server``; the environment points at the server."""
+    return s3_server.create_bucket()

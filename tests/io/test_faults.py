@@ -1,0 +1,152 @@
+"""Transient failures: a proxy that drops connections, and a server that goes away mid-transfer."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from s3_server import S3Server, start_s3_server
+
+import flytelite.io as fio
+
+
+class DroppingProxy:
+    """A TCP proxy on 127.0.0.1 that resets the first ``drop`` connections (all when ``drop`` < 0), and
+    cuts the first ``cut`` forwarded connections after ``cut_after`` bytes of response."""
+
+    def __init__(self, target_port: int, drop: int = 0, cut: int = 0, cut_after: int = 0) -> None:
+        self.target_port, self.drop, self.cut, self.cut_after = target_port, drop, cut, cut_after
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            if self.drop < 0 or self.drop > 0:
+                self.drop -= 1 if self.drop > 0 else 0
+                _reset(client)
+                continue
+            limit = None
+            if self.cut > 0:
+                self.cut -= 1
+                limit = self.cut_after
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=_pipe, args=(client, upstream, None), daemon=True).start()
+            threading.Thread(target=_pipe, args=(upstream, client, limit), daemon=True).start()
+
+
+def _reset(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with RST
+    sock.close()
+
+
+def _pipe(source: socket.socket, sink: socket.socket, limit: int | None) -> None:
+    forwarded = 0
+    try:
+        while data := source.recv(65536):
+            if limit is not None and forwarded + len(data) > limit:
+                sink.sendall(data[: limit - forwarded])
+                break
+            sink.sendall(data)
+            forwarded += len(data)
+    except OSError:
+        pass
+    for sock in (source, sink):  # shutdown also wakes the thread blocked in recv on the other direction
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+
+@pytest.fixture
+def proxy_env(s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """Makes a proxy in front of the S3 server and points the environment at it."""
+    proxies: list[DroppingProxy] = []
+
+    def make(**faults: int) -> DroppingProxy:
+        proxy = DroppingProxy(int(s3_env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1]), **faults)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.close()
+
+
+def test_dropped_connections_are_retried(s3_bucket: str, proxy_env, tmp_path: Path) -> None:
+    proxy = proxy_env(drop=2)
+    fio.write_bytes(f"s3://{s3_bucket}/a", b"survives")
+    assert fio.read_bytes(f"s3://{s3_bucket}/a") == b"survives"
+    assert proxy.connections >= 3
+
+
+def test_body_cut_mid_download_resumes(s3_bucket: str, s3_env: dict[str, str], proxy_env, tmp_path: Path) -> None:
+    data = os.urandom(8 << 20)
+    fio.write_bytes(f"s3://{s3_bucket}/big", data)
+    proxy_env(cut=2, cut_after=3 << 20)
+    fio.get_file(f"s3://{s3_bucket}/big", str(tmp_path / "big"))
+    assert (tmp_path / "big").read_bytes() == data
+
+
+def test_always_dropping_fails_transient_in_bounded_time(s3_bucket: str, proxy_env, tmp_path: Path) -> None:
+    proxy_env(drop=-1)
+    (tmp_path / "f").write_bytes(b"x" * 1000)
+    started = time.monotonic()
+    with pytest.raises(fio.StorageError) as caught:
+        fio.put_file(str(tmp_path / "f"), f"s3://{s3_bucket}/never")
+    assert caught.value.transient and f"s3://{s3_bucket}/never" in str(caught.value)
+    assert time.monotonic() - started < 10
+
+
+@pytest.fixture
+def own_server(s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
+    """A server of this test's own, which it may stop."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        server = start_s3_server(Path(data_dir))
+        try:
+            for name, value in server.env().items():
+                monkeypatch.setenv(name, value)
+            yield server
+        finally:
+            server.stop()
+
+
+def test_server_stopping_mid_read_is_transient(own_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLYTELITE_IO_PART_SIZE_MB", "5")  # the reader buffers one part at a time
+    bucket = own_server.create_bucket()
+    fio.write_bytes(f"s3://{bucket}/big", os.urandom(32 << 20))
+    with fio.open_read(f"s3://{bucket}/big") as stream:
+        assert len(stream.read(1 << 20)) == 1 << 20
+        own_server.stop()
+        with pytest.raises(fio.StorageError) as caught:
+            stream.read()
+    assert caught.value.transient
+
+
+def test_server_stopping_mid_upload_is_transient(own_server: S3Server, tmp_path: Path) -> None:
+    bucket = own_server.create_bucket()
+    with open(tmp_path / "big", "wb") as out:
+        for _ in range(160):
+            out.write(os.urandom(1 << 20))
+    threading.Timer(0.3, own_server.stop).start()
+    with pytest.raises(fio.StorageError) as caught:
+        fio.put_file(str(tmp_path / "big"), f"s3://{bucket}/big")
+    assert caught.value.transient
