@@ -129,10 +129,12 @@ def run(options: argparse.Namespace, hyperfine: str, work: str) -> None:
                 "--resolver flytekit.core.python_auto_container.default_task_resolver -- task-module fk_add task-name add"
             )
             cwds["flytekit"] = fk_dir
-        report(hyperfine, commands, cwds, env, options.runs, work)
+        report(hyperfine, commands, cwds, env, options.runs, work, options.storage)
 
 
-def report(hyperfine: str, commands: dict[str, str], cwds: dict[str, str], env: dict[str, str], runs: int, work: str) -> None:
+def report(
+    hyperfine: str, commands: dict[str, str], cwds: dict[str, str], env: dict[str, str], runs: int, work: str, storage: str
+) -> None:
     results = {}
     for name, command in commands.items():
         export = os.path.join(work, f"{name}.json")
@@ -149,8 +151,11 @@ def report(hyperfine: str, commands: dict[str, str], cwds: dict[str, str], env: 
     for name, (median_ms, rss) in results.items():
         print(f"{name:<10} {median_ms:>10.1f} {median_ms / floor_ms:>8.2f} {rss:>13.1f}")
     ours_ms, ours_rss = results["flytelite"]
-    print(f"target wall <= 1.5x floor: {'met' if ours_ms <= 1.5 * floor_ms else 'MISSED'}; "
-          f"target peak RSS < 40 MiB: {'met' if ours_rss < 40 else 'MISSED'}")
+    if storage == "s3":  # issue 4: inputs and outputs on the object store, under 0.4 s
+        print(f"target wall < 400 ms on S3: {'met' if ours_ms < 400 else 'MISSED'}")
+    else:
+        print(f"target wall <= 1.5x floor: {'met' if ours_ms <= 1.5 * floor_ms else 'MISSED'}; "
+              f"target peak RSS < 40 MiB: {'met' if ours_rss < 40 else 'MISSED'}")
 
 
 if __name__ == "__main__":
