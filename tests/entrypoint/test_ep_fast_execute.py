@@ -115,3 +115,21 @@ def test_sigterm_is_forwarded_to_the_child_and_its_status_becomes_ours(ep, tmp_p
     assert proc.wait(timeout=20) == 143
     document = ep.read_error_document(ep.out / "error.pb").error
     assert "terminated" in document.message and document.kind == 1
+
+
+def test_the_archive_and_the_task_data_can_live_on_s3(ep, tmp_path, s3_bucket, s3_env):
+    from flyteidl.core import literals_pb2
+
+    from flytelite import io
+
+    archive, dest = f"s3://{s3_bucket}/code/code.tar.gz", tmp_path / "dest"
+    io.put_file(str(_code_archive(ep, tmp_path)), archive)
+    prefix = f"s3://{s3_bucket}/run"
+    io.write_bytes(f"{prefix}/inputs.pb", encode_map({"x": 1}, {"x": int}).SerializeToString())
+    command = _fast_command(ep, archive, dest)
+    for option, value in (("--inputs", f"{prefix}/inputs.pb"), ("--output-prefix", f"{prefix}/out"), ("--raw-output-data-prefix", f"{prefix}/raw")):
+        command[command.index(option) + 1] = value
+    result = ep.run(command, env=s3_env, cwd=tmp_path)
+    assert result.returncode == 0, result.describe()
+    argv = literals_pb2.LiteralMap.FromString(io.read_bytes(f"{prefix}/out/outputs.pb")).literals["o0"].scalar.primitive.string_value
+    assert f"--dynamic-addl-distro {archive}" in argv

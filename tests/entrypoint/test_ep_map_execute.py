@@ -58,3 +58,20 @@ def test_an_unknown_bound_input_is_a_load_error_naming_it(ep):
     _inputs(ep, 3)
     error = ep.run(_map_command(ep, bound="scale,nope")).error()
     assert error.origin == 1 and "nope" in error.message and "mapped.scaled_square" in error.message
+
+
+def test_map_execute_reads_and_writes_on_s3(ep, s3_bucket, s3_env):
+    from flyteidl.core import literals_pb2
+
+    from flytelite import io
+
+    prefix = f"s3://{s3_bucket}/map"
+    io.write_bytes(f"{prefix}/inputs.pb", encode_map({"x": list(range(50)), "scale": 3}, {"x": list[int], "scale": int}).SerializeToString())
+    command = _map_command(ep)
+    command[command.index("--inputs") + 1] = f"{prefix}/inputs.pb"
+    command[command.index("--output-prefix") + 1] = f"{prefix}/out"
+    command[command.index("--raw-output-data-prefix") + 1] = f"{prefix}/raw"
+    result = ep.run(command, env={**s3_env, "BATCH_JOB_ARRAY_INDEX_OFFSET": "42"})
+    assert result.returncode == 0, result.describe()
+    outputs = literals_pb2.LiteralMap.FromString(io.read_bytes(f"{prefix}/out/outputs.pb"))
+    assert outputs.literals["o0"].scalar.primitive.integer == 42 * 42 * 3

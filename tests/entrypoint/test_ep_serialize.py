@@ -113,3 +113,23 @@ def test_bad_input_gets_a_clear_error_and_nothing_is_written(ep, tmp_path):
     result = ep.flytelite("serialize", "registered", "-o", str(spec), "--image", "x/y:1", "--image", "trainer=x/t:1", cwd=code)
     assert result.returncode == 1 and "already holds files" in result.stderr
     assert [p.name for p in spec.iterdir()] == ["keep.txt"]
+
+
+def test_the_rendered_command_runs_with_everything_on_s3(ep, tmp_path, s3_bucket, s3_env):
+    from flytelite import io
+
+    code = _module(tmp_path)
+    assert ep.flytelite("serialize", "registered", "-o", str(tmp_path / "spec"), "--image", "x/y:1", "--image", "trainer=x/t:1", cwd=code).returncode == 0
+    hello = _templates(tmp_path / "spec")[1]
+    prefix = f"s3://{s3_bucket}/exec"
+    io.write_bytes(f"{prefix}/inputs.pb", encode_map({"name": "s3"}, {"name": str}).SerializeToString())
+    command = _render(list(hello.container.args), values={
+        "{{.input}}": f"{prefix}/inputs.pb", "{{.outputPrefix}}": f"{prefix}/out", "{{.rawOutputDataPrefix}}": f"{prefix}/raw",
+        "{{.checkpointOutputPrefix}}": f"{prefix}/ckpt", "{{.prevCheckpointPrefix}}": "",
+    })
+    result = ep.run(command, env=s3_env, cwd=code)
+    assert result.returncode == 0, result.describe()
+    from flyteidl.core import literals_pb2
+
+    outputs = literals_pb2.LiteralMap.FromString(io.read_bytes(f"{prefix}/out/outputs.pb"))
+    assert outputs.literals["o0"].scalar.primitive.string_value == "hello s3"

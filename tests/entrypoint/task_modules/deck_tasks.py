@@ -1,0 +1,25 @@
+"""Tasks with decks enabled, for the deck tests of the execute pipeline."""
+
+from __future__ import annotations
+
+from flytelite import Deck, span, task
+
+
+@task(enable_deck=True)
+def report(values: list[float]) -> float:
+    with span("sum the values"):
+        total = sum(values)
+    Deck("Summary", f"<p>the total is <b>{total}</b></p>")
+    return total
+
+
+@task(enable_deck=True)
+def broken(values: list[float]) -> float:
+    Deck("Partial", "<p>made before the failure</p>")
+    raise ZeroDivisionError("no values to average")
+
+
+@task
+def plain(values: list[float]) -> float:
+    Deck("Ignored", "<p>decks are off for this task</p>")
+    return sum(values)
