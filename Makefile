@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch first, pinned: that CPU build lies on this machine's disk; an open range pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: demo test venv test-venv bench-cold-start clean
+.PHONY: demo test venv test-venv system-deps bench-cold-start clean
 
 $(BIN)/flytelite: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,19 @@ $(BIN)/flytelite: pyproject.toml
 
 venv: $(BIN)/flytelite
 
-$(VENV)/.test-deps: $(BIN)/flytelite
+$(VENV)/.test-deps: $(BIN)/flytelite pyproject.toml
 	$(BIN)/pip install -q torch==$(TORCH_VERSION)
 	$(BIN)/pip install -q -e '.[test,torch]'
 	touch $@
 
 test-venv: $(VENV)/.test-deps
+
+# Debian's chromium for the deck tests in a real browser (they are skipped, saying why, without it).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi; }
 
 ## demo: run a real task end to end on local storage
 demo: venv
@@ -28,7 +35,7 @@ demo: venv
 	PATH=$(abspath $(BIN)):$$PATH sh examples/demo.sh
 
 ## test: the whole test suite
-test: test-venv
+test: test-venv system-deps
 	$(BIN)/python -m pytest -q
 
 ## bench-cold-start: flytelite execute against the interpreter floor (hyperfine)

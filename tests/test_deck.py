@@ -440,6 +440,9 @@ def test_browser_switches_tabs_on_mouse_clicks(page_file: str, tmp_path: Any) ->
             assert browser.evaluate("location.hash") == f"#tab={name}"
             assert browser.evaluate("document.querySelector('[aria-selected=true]').dataset.name") == name
         browser.open(f"file://{page_file}#tab=Outputs")  # a jump within the page: the hashchange handler
+        deadline = time.time() + 5  # the handler runs after the navigation settles
+        while browser.evaluate(visible) != ["Outputs"] and time.time() < deadline:
+            time.sleep(0.05)
         assert browser.evaluate(visible) == ["Outputs"]
         assert "train <model>" in browser.evaluate("document.getElementById('deck-2').innerText")
         assert browser.evaluate("window.__pwned === undefined")  # escaped values never ran
