@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import types
-from typing import TYPE_CHECKING, Any, Callable, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable
 
 from .context import ExecutionContext, current_context, use_context
 from .interface import Interface, interface_of
@@ -15,7 +15,6 @@ from .type_engine import decode_map, decode_map_bytes, encode_literals, encode_m
 if TYPE_CHECKING:
     from flyteidl.core import interface_pb2, literals_pb2
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Task:
@@ -144,35 +143,6 @@ class Task:
 
     def __repr__(self) -> str:
         return f"Task({self.name})"
-
-
-@overload
-def task(_fn: F) -> Task: ...
-
-
-@overload
-def task(
-    _fn: None = None,
-    *,
-    cache: bool = False,
-    cache_version: str = "",
-    cache_serialize: bool = False,
-    cache_ignore_input_vars: tuple[str, ...] = (),
-    retries: int = 0,
-    timeout: int | datetime.timedelta | None = None,
-    interruptible: bool | None = None,
-    deprecated: str = "",
-    environment: dict[str, str] | None = None,
-    requests: Resources | None = None,
-    limits: Resources | None = None,
-    resources: Resources | None = None,
-    container_image: str | None = None,
-    secret_requests: list[Secret] | None = None,
-    pod_template_name: str | None = None,
-    enable_deck: bool = False,
-    task_config: Any = None,
-    task_resolver: Any = None,
-) -> Callable[[F], Task]: ...
 
 
 def task(

@@ -516,6 +516,12 @@ def _codec_for_class(py_type: type) -> Codec:
     blob_codec = _blob_codec(py_type)
     if blob_codec is not None:
         return blob_codec
+    if getattr(py_type, "__module__", "").startswith("pandas"):  # pandas is imported only for its own classes
+        from .dataframes import dataframe_codec
+
+        frame_codec = dataframe_codec(py_type)
+        if frame_codec is not None:
+            return frame_codec
     if py_type in (tuple, set, frozenset, list):
         raise UnsupportedType(f"{py_type.__name__} is not a Flyte type: use list[T] with an element type")
     from ._pickled import PickleCodec

@@ -128,6 +128,17 @@ CASES += [
     ("pickle", PICKLE, Opaque({"k": [1, 2]})),
 ]
 
+# A pandas DataFrame (pandas and pyarrow are optional, so it is not one of CASES): its columns as plain
+# lists. flytekit writes it as parquet under <raw prefix>/<random hex>/00000; the golden files keep that
+# parquet file as dataframe.00000.parquet, beside dataframe.literal_type.pb and dataframe.literal.pb.
+DATAFRAME_COLUMNS = {
+    "i": [1, -2, 3],
+    "f": [0.5, 1.5, -2.25],
+    "s": ["x", "héllo", ""],
+    "b": [True, False, True],
+    "t": [datetime.datetime(2024, 5, 6, 7, 8, 9, 123456) + datetime.timedelta(days=d) for d in range(3)],
+}
+
 # Cases whose Literal contains freshly generated (random) URIs: compare structure only.
 RANDOM_URI_CASES = {"pickle"}
 

@@ -94,6 +94,39 @@ def write_task_template(manifest) -> None:
     manifest["task_templates"] = {"task_template_configured": {"file": "task_template_configured.pb", "project": "p", "domain": "d", "version": "v1", "image": "ghcr.io/acme/img:1"}}
 
 
+def write_dataframe(ctx, manifest) -> None:
+    """A pandas DataFrame as flytekit writes it: the LiteralType, the Literal and its parquet file."""
+    try:
+        import pandas as pd
+        import pyarrow
+    except ImportError:
+        print("pandas or pyarrow missing: no dataframe golden files", file=sys.stderr)
+        return
+    df = pd.DataFrame(cases.DATAFRAME_COLUMNS)
+    lt = TypeEngine.to_literal_type(pd.DataFrame)
+    lit = fresh_to_literal(ctx, df, pd.DataFrame, lt)
+    write_pb(GOLDEN / "dataframe.literal_type.pb", lt.to_flyte_idl())
+    write_pb(GOLDEN / "dataframe.literal.pb", lit.to_flyte_idl())
+    uri = lit.scalar.structured_dataset.uri
+    parts = sorted(os.listdir(uri))
+    assert parts == ["00000"], parts
+    shutil.copyfile(os.path.join(uri, "00000"), GOLDEN / "dataframe.00000.parquet")
+    back = TypeEngine.to_python_value(ctx, reread_literal(GOLDEN / "dataframe.literal.pb"), pd.DataFrame)
+    pd.testing.assert_frame_equal(back, df)
+    manifest["dataframe"] = {
+        "python_type": "pandas.DataFrame",
+        "value": "pandas.DataFrame(cases.DATAFRAME_COLUMNS)",
+        "files": ["dataframe.literal_type.pb", "dataframe.literal.pb", "dataframe.00000.parquet"],
+        "compare": "structure",
+        "notes": (
+            "the uri is <raw prefix>/<random 32 hex> (a folder); flytekit wrote one parquet file <uri>/00000, "
+            "kept here as dataframe.00000.parquet. The LiteralType of a bare DataFrame has no format; the "
+            "Literal's metadata says parquet"
+        ),
+        "versions": {"pandas": pd.__version__, "pyarrow": pyarrow.__version__},
+    }
+
+
 def flytekit_type_and_value(python_type, value):
     """Map the flytekit-free sentinels of cases.py onto flytekit types."""
     if python_type is cases.FILE:
@@ -271,6 +304,7 @@ def main() -> int:
             }
 
         write_task_template(manifest)
+        write_dataframe(ctx, manifest)
 
     manifest["note_txt"] = "each .pb has a .txt sibling with its google.protobuf.text_format dump, for humans"
     (GOLDEN / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

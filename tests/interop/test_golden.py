@@ -106,3 +106,49 @@ def named(x: int) -> cases.typing.NamedTuple("Result", total=int, label=str):
 @pytest.mark.parametrize("fn,golden", [(add, "interface_add.pb"), (pair, "interface_tuple.pb"), (named, "interface_namedtuple.pb")])
 def test_typed_interface_matches_flytekit(fn, golden):
     assert task(fn).interface == _read(interface_pb2.TypedInterface, golden)
+
+
+# --- pandas DataFrame as a parquet structured dataset (pandas and pyarrow are optional) ----------
+
+
+def _golden_frame():
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    return pd, pd.DataFrame(cases.DATAFRAME_COLUMNS)
+
+
+def test_dataframe_literal_type_matches_flytekit():
+    pd, _ = _golden_frame()
+    assert literal_type(pd.DataFrame) == _read(types_pb2.LiteralType, "dataframe.literal_type.pb")
+
+
+def test_dataframe_literal_shape_matches_flytekit(tmp_path):
+    pd, df = _golden_frame()
+    import pyarrow.parquet as pq
+
+    golden = _read(literals_pb2.Literal, "dataframe.literal.pb")
+    ours = to_literal(df, pd.DataFrame)
+    assert ours.scalar.structured_dataset.metadata == golden.scalar.structured_dataset.metadata
+    # <raw prefix>/<random 32 hex>, a folder holding the single file 00000
+    assert ours.scalar.structured_dataset.uri.startswith(str(tmp_path / "raw") + "/")
+    assert len(ours.scalar.structured_dataset.uri.split("/")[-1]) == len(golden.scalar.structured_dataset.uri.split("/")[-1]) == 32
+    assert os.listdir(ours.scalar.structured_dataset.uri) == ["00000"]
+    # The same parquet schema (column types and the pandas index metadata), versions aside.
+    mine = pq.read_schema(os.path.join(ours.scalar.structured_dataset.uri, "00000"))
+    theirs = pq.read_schema(os.path.join(GOLDEN, "dataframe.00000.parquet"))
+    assert mine.remove_metadata() == theirs.remove_metadata()
+    assert mine.pandas_metadata["index_columns"] == theirs.pandas_metadata["index_columns"]
+    assert mine.pandas_metadata["columns"] == theirs.pandas_metadata["columns"]
+    pd.testing.assert_frame_equal(to_python(ours, pd.DataFrame), df)
+
+
+def test_reads_flytekit_dataframe(tmp_path):
+    pd, df = _golden_frame()
+    import shutil
+
+    golden = _read(literals_pb2.Literal, "dataframe.literal.pb")
+    folder = tmp_path / "flytekit-dataset"
+    folder.mkdir()
+    shutil.copyfile(os.path.join(GOLDEN, "dataframe.00000.parquet"), folder / "00000")
+    golden.scalar.structured_dataset.uri = str(folder)  # it lived in the generator's temporary folder
+    pd.testing.assert_frame_equal(to_python(golden, pd.DataFrame), df)
