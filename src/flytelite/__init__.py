@@ -26,6 +26,13 @@ _EXPORTS = {
     "Directory": "flytelite.files",
     "Deck": "flytelite.deck",
     "span": "flytelite.deck",
+    "Elastic": "flytelite.torch_launcher.config",
+    "PyTorch": "flytelite.torch_launcher.config",
+    "Master": "flytelite.torch_launcher.config",
+    "Worker": "flytelite.torch_launcher.config",
+    "RunPolicy": "flytelite.torch_launcher.config",
+    "CleanPodPolicy": "flytelite.torch_launcher.config",
+    "RestartPolicy": "flytelite.torch_launcher.config",
 }
 
 __all__ = sorted(_EXPORTS)

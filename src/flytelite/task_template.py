@@ -92,10 +92,11 @@ def default_command(task: Any, settings: SerializationSettings) -> list[str]:
     return args
 
 
-def _resources(task: Any) -> tasks_pb2.Resources:
+def resources_to_idl(requests: Any, limits: Any) -> tasks_pb2.Resources:
+    """flyteidl ``Resources`` of two :class:`~flytelite.task_metadata.Resources` (either may be None)."""
     out = tasks_pb2.Resources()
-    for entries, spec in ((out.requests, task.resources.requests), (out.limits, task.resources.limits)):
-        for name, value in spec.items():
+    for entries, spec in ((out.requests, requests), (out.limits, limits)):
+        for name, value in spec.items() if spec is not None else ():
             entries.add(name=_RESOURCE_NAMES[name], value=str(value))
     return out
 
@@ -139,7 +140,7 @@ def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.Ta
     container = template.container
     container.image = resolve_image(task.container_image, settings.images)
     container.args.extend(command_fn(settings))
-    container.resources.CopyFrom(_resources(task))
+    container.resources.CopyFrom(resources_to_idl(task.resources.requests, task.resources.limits))
     for key, value in sorted({**settings.env, **task.environment}.items()):
         container.env.add(key=key, value=value)
     for secret in task.secret_requests:

@@ -256,31 +256,20 @@ def _check_restart_policy(policy: Any) -> None:
         raise ValueError(f"restart_policy must be a RestartPolicy (e.g. RestartPolicy.FAILURE), not {policy!r}")
 
 
-_RESOURCE_NAMES = {"cpu": "CPU", "mem": "MEMORY", "gpu": "GPU", "ephemeral_storage": "EPHEMERAL_STORAGE"}
-
-
 def _replica_spec(
     replicas: int, image: str | None, requests: Resources | None, limits: Resources | None, restart_policy: RestartPolicy | None
 ) -> Any:
-    from flyteidl.core import tasks_pb2
     from flyteidl.plugins.common_pb2 import CommonReplicaSpec
     from flyteidl.plugins.kubeflow import pytorch_pb2
 
-    def entries(resources: Resources | None) -> list[Any]:
-        pairs = resources.items() if resources is not None else []
-        return [
-            tasks_pb2.Resources.ResourceEntry(name=tasks_pb2.Resources.ResourceName.Value(_RESOURCE_NAMES[k]), value=str(v))
-            for k, v in pairs
-        ]
+    from ..task_template import resources_to_idl
 
-    request_entries, limit_entries = entries(requests), entries(limits)
+    resources = resources_to_idl(requests, limits)
     return pytorch_pb2.DistributedPyTorchTrainingReplicaSpec(
         common=CommonReplicaSpec(
             replicas=replicas,
             image=image or "",
-            resources=tasks_pb2.Resources(requests=request_entries, limits=limit_entries)
-            if request_entries or limit_entries
-            else None,
+            resources=resources if resources.requests or resources.limits else None,
             restart_policy=restart_policy.value if restart_policy else None,
         )
     )
