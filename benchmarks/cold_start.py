@@ -132,24 +132,34 @@ def run(options: argparse.Namespace, hyperfine: str, work: str) -> None:
         report(hyperfine, commands, cwds, env, options.runs, work, options.storage)
 
 
-def report(
-    hyperfine: str, commands: dict[str, str], cwds: dict[str, str], env: dict[str, str], runs: int, work: str, storage: str
-) -> None:
+def measure(hyperfine: str, commands: dict[str, tuple[str, str]], env: dict[str, str], runs: int, work: str) -> dict[str, tuple[float, float]]:
+    """``{name: (median wall ms, peak RSS MiB)}`` of each ``name: (command, cwd)``, one after the other."""
     results = {}
-    for name, command in commands.items():
+    for name, (command, cwd) in commands.items():
         export = os.path.join(work, f"{name}.json")
         subprocess.run(
             [hyperfine, "-N", "--warmup", "5", "--runs", str(runs), "--export-json", export, "--command-name", name, command],
-            cwd=cwds[name], env=env, check=True, stdout=subprocess.DEVNULL,
+            cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
         )
         with open(export) as f:
             times = json.load(f)["results"][0]["times"]
-        rss = peak_rss_mib(shlex.split(command), cwds[name], env, min(runs, 10))
-        results[name] = (statistics.median(times) * 1000, rss)
-    floor_ms = results["floor"][0]
-    print(f"{'command':<10} {'median ms':>10} {'x floor':>8} {'peak RSS MiB':>13}")
+        results[name] = (statistics.median(times) * 1000, peak_rss_mib(shlex.split(command), cwd, env, min(runs, 10)))
+    return results
+
+
+def print_table(results: dict[str, tuple[float, float]], baseline: str) -> None:
+    base_ms = results[baseline][0]
+    print(f"{'command':<12} {'median ms':>10} {'x ' + baseline:>12} {'peak RSS MiB':>13}")
     for name, (median_ms, rss) in results.items():
-        print(f"{name:<10} {median_ms:>10.1f} {median_ms / floor_ms:>8.2f} {rss:>13.1f}")
+        print(f"{name:<12} {median_ms:>10.1f} {median_ms / base_ms:>12.2f} {rss:>13.1f}")
+
+
+def report(
+    hyperfine: str, commands: dict[str, str], cwds: dict[str, str], env: dict[str, str], runs: int, work: str, storage: str
+) -> None:
+    results = measure(hyperfine, {name: (command, cwds[name]) for name, command in commands.items()}, env, runs, work)
+    print_table(results, "floor")
+    floor_ms = results["floor"][0]
     ours_ms, ours_rss = results["flytelite"]
     if storage == "s3":  # issue 4: inputs and outputs on the object store, under 0.4 s
         print(f"target wall < 400 ms on S3: {'met' if ours_ms < 400 else 'MISSED'}")

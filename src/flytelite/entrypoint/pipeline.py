@@ -137,6 +137,9 @@ def install_runtime_packages(attempt: Attempt) -> None:
     if result.returncode != 0:
         last_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise TaskError(f"could not install _F_RUNTIME_PACKAGES ({' '.join(packages)}): pip exited {result.returncode}", last_lines, origin="SYSTEM")
+    import importlib
+
+    importlib.invalidate_caches()  # the import system's directory listings predate the install
 
 
 def load_task(attempt: Attempt) -> None:
