@@ -130,6 +130,7 @@ def install_runtime_packages(attempt: Attempt) -> None:
     packages = attempt.environ.get("_F_RUNTIME_PACKAGES", "").split()
     if not packages:
         return
+    import importlib
     import subprocess
 
     log.info("installing runtime packages", packages=packages)
@@ -137,8 +138,6 @@ def install_runtime_packages(attempt: Attempt) -> None:
     if result.returncode != 0:
         last_lines = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise TaskError(f"could not install _F_RUNTIME_PACKAGES ({' '.join(packages)}): pip exited {result.returncode}", last_lines, origin="SYSTEM")
-    import importlib
-
     importlib.invalidate_caches()  # the import system's directory listings predate the install
 
 
@@ -160,7 +159,7 @@ def load_task(attempt: Attempt) -> None:
         summary = f"could not load the task ({what}) with resolver {resolver_path or 'default'}: {one_line(exc)}"
         raise UserCodeError(summary, exc) from exc
     if not callable(getattr(attempt.task, "dispatch_execute", None)):
-        exc = TypeError(f"{what_is(attempt.task)} is not a flytelite task (decorate the function with @task)")
+        exc = TypeError(f"{_what_is(attempt.task)} is not a flytelite task (decorate the function with @task)")
         raise UserCodeError(f"could not load the task ({what}): {exc}", exc)
     _enable_decks(attempt)
 
@@ -170,7 +169,7 @@ def _enable_decks(attempt: Attempt) -> None:
         attempt.ctx.enable_deck = bool(getattr(attempt.task, "enable_deck", False))
 
 
-def what_is(value: Any) -> str:
+def _what_is(value: Any) -> str:
     return f"{type(value).__name__} {getattr(value, '__qualname__', repr(value))[:80]}"
 
 
