@@ -100,6 +100,11 @@ class Directory(_PathValue):
     """A folder, local or remote: ``Directory("/tmp/images")``, ``Directory("s3://bucket/prefix")``."""
 
     def _fetch(self, local_path: str) -> str:
+        # An object store keeps no empty folders: an empty folder uploaded as an output comes back
+        # as a prefix with nothing under it, which reads as an empty folder (as in flytekit).
+        if self.remote and not io.exists(self.path):
+            os.makedirs(local_path, exist_ok=True)
+            return local_path
         return io.get_dir(self.path, local_path)
 
     def _upload(self, target: str) -> None:
@@ -115,6 +120,7 @@ class Directory(_PathValue):
 
 class _BlobCodec(Codec):
     dimensionality: int
+    what: str
 
     def __init__(self, py_type: type) -> None:
         self.py_type = py_type
@@ -125,6 +131,9 @@ class _BlobCodec(Codec):
             value = self.py_type(value)
         if not isinstance(value, self.py_type):
             raise self.mismatch(f"{type(value).__name__} {value!r}")
+        if not value.remote and not self.local_exists(value.download()):
+            # the task's fault, said before any upload is tried (flytekit refuses it too)
+            raise self.mismatch(f"{value!r}: no {self.what} exists at {os.path.abspath(value.download())}")
         blob = lit.scalar.blob
         blob.metadata.type.format = ""
         blob.metadata.type.dimensionality = self.dimensionality
@@ -140,8 +149,12 @@ class _BlobCodec(Codec):
 class FileCodec(_BlobCodec):
     dimensionality = SINGLE
     union_tag = "FlyteFilePath"
+    what = "file"
+    local_exists = staticmethod(os.path.isfile)
 
 
 class DirectoryCodec(_BlobCodec):
     dimensionality = MULTIPART
     union_tag = "FlyteDirectory"
+    what = "folder"
+    local_exists = staticmethod(os.path.isdir)

@@ -1,0 +1,190 @@
+"""Helpers of the storage tests: the real ``flytelite execute`` with its prefixes on SeaweedFS or on disk.
+
+The entrypoint tests' helpers (``tests/entrypoint/conftest.py``) and the io tests' dropping proxy
+(``tests/io/test_faults.py``) are loaded from their files under names of their own, not copied.
+:class:`Storage` is the entrypoint tests' ``Entrypoint`` whose output and raw prefixes may be
+``s3://`` URIs, run with the S3 server's environment; a run whose output prefix is remote gives a
+:class:`RemoteResult`, which reads what it left with an obstore client independent of flytelite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import obstore
+import pytest
+from flyteidl.core import literals_pb2, types_pb2
+from obstore.store import S3Store
+from s3_server import S3Server
+
+import flytelite.io as fio
+
+TESTS = Path(__file__).resolve().parent.parent
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+ep_helpers = _load("_flytelite_tests_entrypoint_helpers", TESTS / "entrypoint" / "conftest.py")
+io_faults = _load("_flytelite_tests_io_faults", TESTS / "io" / "test_faults.py")
+DroppingProxy = io_faults.DroppingProxy
+Result = ep_helpers.Result
+
+HEX32 = "[0-9a-f]{32}"
+SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
+MULTIPART = types_pb2.BlobType.BlobDimensionality.MULTIPART
+# Short pauses between retries in the runs; the attempts per request stay at their default (4).
+FAST_RETRIES = {"FLYTELITE_IO_RETRY_BACKOFF": "0.05"}
+
+
+def raw_store(server: S3Server, bucket: str, endpoint: str | None = None) -> S3Store:
+    """A client of ``bucket`` independent of flytelite, to check what a run wrote."""
+    return S3Store(
+        bucket,
+        endpoint=endpoint or server.endpoint,
+        access_key_id=server.access_key,
+        secret_access_key=server.secret_key,
+        virtual_hosted_style_request=False,
+        client_options={"allow_http": True},
+    )
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    assert uri.startswith("s3://"), uri
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def list_keys(server: S3Server, uri: str) -> list[str]:
+    """Every object under the S3 folder ``uri``, relative to it."""
+    bucket, key = split_s3(uri)
+    prefix = key.rstrip("/") + "/"
+    found = []
+    for batch in obstore.list(raw_store(server, bucket), prefix=prefix):
+        found += [meta["path"][len(prefix) :] for meta in batch]
+    return sorted(found)
+
+
+def read_object(server: S3Server, uri: str) -> bytes:
+    bucket, key = split_s3(uri)
+    return bytes(obstore.get(raw_store(server, bucket), key).bytes())
+
+
+def blob(uri: str, dimensionality: int = SINGLE, fmt: str = "") -> literals_pb2.Literal:
+    lit = literals_pb2.Literal()
+    lit.scalar.blob.uri = uri
+    lit.scalar.blob.metadata.type.dimensionality = dimensionality
+    lit.scalar.blob.metadata.type.format = fmt
+    return lit
+
+
+def dataset(uri: str, fmt: str = "parquet") -> literals_pb2.Literal:
+    lit = literals_pb2.Literal()
+    lit.scalar.structured_dataset.uri = uri
+    lit.scalar.structured_dataset.metadata.structured_dataset_type.format = fmt
+    return lit
+
+
+class RemoteResult(Result):
+    """A finished run whose output prefix is an ``s3://`` URI."""
+
+    def __init__(self, local: Any, server: S3Server, out: str) -> None:
+        super().__init__(local.returncode, local.stdout, local.stderr, Path("/nonexistent"), local.started)
+        self.server, self.out_uri = server, out
+
+    def files(self) -> list[str]:
+        return list_keys(self.server, self.out_uri)
+
+    def read(self, name: str) -> bytes:
+        return read_object(self.server, f"{self.out_uri}/{name}")
+
+    def outputs(self) -> literals_pb2.LiteralMap:
+        files = self.files()
+        assert "outputs.pb" in files and not any(f.startswith("error") for f in files), self.describe()
+        return literals_pb2.LiteralMap.FromString(self.read("outputs.pb"))
+
+    def error(self) -> Any:
+        assert self.files() == ["error.pb"], self.describe()
+        doc = ep_helpers.errors_pb2.ErrorDocument.FromString(self.read("error.pb"))
+        assert doc.HasField("error")
+        assert self.started - 1 <= doc.error.timestamp.ToNanoseconds() / 1e9 <= time.time() + 1
+        return doc.error
+
+
+class Storage(ep_helpers.Entrypoint):
+    """The entrypoint's command with prefixes that may live on the S3 server."""
+
+    def __init__(self, tmp_path: Path, server: S3Server, bucket: str | None) -> None:
+        super().__init__(tmp_path)
+        self.server, self.bucket = server, bucket
+        self.env: dict[str, str] = {**server.env(), **FAST_RETRIES}
+        self.data = str(tmp_path / "data")  # where the test puts what the task reads
+
+    def on_s3(self, run: str = "run") -> Storage:
+        """Output prefix, raw prefix, inputs and test data all under ``s3://<bucket>/<run>/``."""
+        base = f"s3://{self.bucket}/{run}"
+        self.out, self.raw, self.data = f"{base}/out", f"{base}/raw", f"{base}/data"
+        return self
+
+    def next_out(self, name: str) -> None:
+        """Point the next run at an output prefix of its own, ``<output prefix>-<name>``."""
+        self.out = type(self.out)(f"{self.out}-{name}")
+
+    @property
+    def remote(self) -> bool:
+        return isinstance(self.out, str) and self.out.startswith("s3://")
+
+    def put(self, name: str, data: bytes) -> str:
+        """Store test data under the data folder (through flytelite.io); returns its URI."""
+        uri = fio.join(str(self.data), name)
+        fio.write_bytes(uri, data)
+        return uri
+
+    def inputs(self, **values: Any) -> str:
+        """Store inputs.pb (beside the data) and return its URI."""
+        return self.put("inputs.pb", ep_helpers.literal_map(**values).SerializeToString())
+
+    def run(self, command: list[str], env: dict[str, str] | None = None, timeout: float = 60, cwd: Path = ep_helpers.TASK_DIR) -> Any:
+        result = super().run(command, env={**self.env, **(env or {})}, timeout=timeout, cwd=cwd)
+        return RemoteResult(result, self.server, str(self.out)) if self.remote else result
+
+    def execute(self, module: str | None, name: str | None, *, env: dict[str, str] | None = None, timeout: float = 60, **kw: Any) -> Any:
+        if "inputs" not in kw:
+            kw["inputs"] = self.inputs()
+        return self.run(self.command(module, name, **kw), env=env, timeout=timeout)
+
+    def popen(self, module: str, name: str, *, env: dict[str, str] | None = None, **kw: Any) -> Any:
+        return super().popen(module, name, env={**self.env, **(env or {})}, **kw)
+
+    def raw_keys(self) -> list[str]:
+        """Everything under the raw prefix (relative to it)."""
+        if str(self.raw).startswith("s3://"):
+            return list_keys(self.server, str(self.raw))
+        raw = Path(self.raw)
+        return sorted(str(p.relative_to(raw)) for p in raw.rglob("*") if p.is_file()) if raw.exists() else []
+
+    def read(self, uri: str) -> bytes:
+        """Bytes at ``uri``, read without flytelite for S3."""
+        return read_object(self.server, uri) if uri.startswith("s3://") else Path(uri).read_bytes()
+
+
+def string_output(result: Any, name: str = "o0") -> str:
+    return result.outputs().literals[name].scalar.primitive.string_value
+
+
+def assert_under_raw(uri: str, raw: str, tail: str = "") -> None:
+    assert re.fullmatch(re.escape(str(raw)) + "/" + HEX32 + re.escape(tail), uri), (uri, raw, tail)
