@@ -82,8 +82,15 @@ def storage(kind: str, work: str) -> Iterator[tuple[str, dict[str, str]]]:
 
     server = start_s3_server(Path(work) / "weed")
     try:
-        env.update(server.env())
-        os.environ.update(server.env())  # for this process's own uploads of the inputs
+        server_env = server.env()
+        # the same settings under the names flytekit reads, so that --flytekit-venv compares on S3 too
+        server_env.update(
+            FLYTE_AWS_ENDPOINT=server_env["AWS_ENDPOINT_URL"],
+            FLYTE_AWS_ACCESS_KEY_ID=server_env["AWS_ACCESS_KEY_ID"],
+            FLYTE_AWS_SECRET_ACCESS_KEY=server_env["AWS_SECRET_ACCESS_KEY"],
+        )
+        env.update(server_env)
+        os.environ.update(server_env)  # for this process's own uploads of the inputs
         yield f"s3://{server.create_bucket('bench')}", env
     finally:
         server.stop()
@@ -130,6 +137,10 @@ def run(options: argparse.Namespace, hyperfine: str, work: str) -> None:
             )
             cwds["flytekit"] = fk_dir
         report(hyperfine, commands, cwds, env, options.runs, work, options.storage)
+        for name, out in (("flytelite", "out"), ("flytekit", "fk-out")):
+            if name in commands:  # a run that wrote error.pb would also exit 0: check the verdict
+                written = "outputs.pb" if io.exists(io.join(prefix, out, "outputs.pb")) else "NO outputs.pb"
+                print(f"{name} wrote {written} under {io.join(prefix, out)}")
 
 
 def measure(hyperfine: str, commands: dict[str, tuple[str, str]], env: dict[str, str], runs: int, work: str) -> dict[str, tuple[float, float]]:
