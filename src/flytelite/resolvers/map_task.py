@@ -12,7 +12,7 @@ import os
 from typing import Any, Mapping
 
 from ..exceptions import TaskError
-from ..type_engine import LiteralMismatch, codec_for, decode_map
+from ..type_engine import LiteralMismatch, codec_for, decode_map_bytes
 
 LOCATION = "flytelite.resolvers.map_task.default_map_task_resolver"
 
@@ -44,22 +44,22 @@ class MapSubtask:
         return default_map_task_resolver
 
     def decode_inputs(self, input_bytes: bytes) -> dict[str, Any]:
-        # The whole map is parsed (fast), but only the chosen element of a list is converted.
+        # Only the mapped lists' own literals are parsed, and only the chosen element is converted.
         from flyteidl.core import literals_pb2
 
-        input_map = literals_pb2.LiteralMap.FromString(input_bytes)
+        from .._literal_bytes import map_entries
+
         iface = self._inner.python_interface
-        bound = {name: iface.inputs[name] for name in self.bound_inputs}
-        values = decode_map(input_map, bound, iface.defaults, what="input")
+        spans = map_entries(input_bytes)
+        mapped = [name for name in iface.inputs if name in spans and name not in self.bound_inputs]
+        whole = {name: py_type for name, py_type in iface.inputs.items() if name not in mapped}
+        values = decode_map_bytes(input_bytes, whole, iface.defaults, what="input")
         index = array_index(os.environ)
-        for name, py_type in iface.inputs.items():
-            if name in bound:
-                continue
-            if name not in input_map.literals:
-                values.update(decode_map(input_map, {name: py_type}, iface.defaults, what="input"))
-                continue
-            values[name] = self._element(name, py_type, input_map.literals[name], index)
-        return values
+        for name in mapped:
+            start, end = spans[name]
+            lit = literals_pb2.Literal.FromString(input_bytes[start:end])
+            values[name] = self._element(name, iface.inputs[name], lit, index)
+        return {name: values[name] for name in iface.inputs}
 
     @staticmethod
     def _element(name: str, py_type: Any, lit: Any, index: int) -> Any:
