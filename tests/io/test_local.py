@@ -6,18 +6,11 @@ from pathlib import Path
 import pytest
 
 import flytelite.io as fio
+from trees import read_tree, write_tree
 
 
 def _make_tree(root: Path) -> dict[str, bytes]:
-    files = {"a.txt": b"a", "sub/b.bin": os.urandom(1000), "sub/deeper/c": b"", "sub/deeper/d.txt": b"d" * 10}
-    for relative, data in files.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_bytes(data)
-    return files
-
-
-def _read_tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return write_tree(root, {"a.txt": b"a", "sub/b.bin": os.urandom(1000), "sub/deeper/c": b"", "sub/deeper/d.txt": b"d" * 10})
 
 
 @pytest.mark.parametrize("scheme", ["", "file://"])
@@ -37,7 +30,7 @@ def test_folder_round_trip(tmp_path: Path) -> None:
     files = _make_tree(tmp_path / "src")
     fio.put_dir(str(tmp_path / "src"), f"file://{tmp_path}/remote")
     assert fio.get_dir(str(tmp_path / "remote"), str(tmp_path / "back")) == str(tmp_path / "back")
-    assert _read_tree(tmp_path / "back") == files
+    assert read_tree(tmp_path / "back") == files
 
 
 def test_open_read_streams(tmp_path: Path) -> None:

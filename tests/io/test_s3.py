@@ -12,19 +12,12 @@ import pytest
 from obstore.store import S3Store
 
 import flytelite.io as fio
+from trees import read_tree, write_tree
 
 
 def _make_tree(root: Path, count: int) -> dict[str, bytes]:
     files = {f"d{i % 7}/sub{i % 3}/f{i}.bin": os.urandom(100 + i) for i in range(count)}
-    files["top.txt"] = b"top"
-    for relative, data in files.items():
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / relative).write_bytes(data)
-    return files
-
-
-def _read_tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    return write_tree(root, {**files, "top.txt": b"top"})
 
 
 def _raw_store(bucket: str, env: dict[str, str]) -> S3Store:
@@ -98,7 +91,7 @@ def test_folder_round_trip(s3_bucket: str, tmp_path: Path) -> None:
     files = _make_tree(tmp_path / "src", 200)
     fio.put_dir(str(tmp_path / "src"), f"s3://{s3_bucket}/dir/")
     fio.get_dir(f"s3://{s3_bucket}/dir", str(tmp_path / "back"))
-    assert _read_tree(tmp_path / "back") == files
+    assert read_tree(tmp_path / "back") == files
 
 
 def test_local_file_uris_mix_with_s3(s3_bucket: str, tmp_path: Path) -> None:
