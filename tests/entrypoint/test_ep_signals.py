@@ -62,3 +62,15 @@ def test_task_timeout_stops_the_task(ep):
     assert error.kind == RECOVERABLE and error.code == "USER:Timeout"
     first = error.message.splitlines()[0]
     assert "timeout" in first and "0:00:01" in first
+
+
+
+def test_sigint_is_recorded_like_a_termination_and_exits_130(ep):
+    proc = _start_sleeper(ep, 30)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130, stderr
+    assert sorted(p.name for p in ep.out.iterdir()) == ["error.pb"]
+    error = ep.read_error_document(ep.out / "error.pb").error
+    assert (error.origin, error.kind, error.code) == (SYSTEM, RECOVERABLE, "SYSTEM")
+    assert "terminated by SIGINT" in error.message

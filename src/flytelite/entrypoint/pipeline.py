@@ -316,9 +316,9 @@ def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
         except IgnoreOutputs:
             log.info("the task asked to ignore its outputs: nothing is written")
             return 0
-        except BaseException as exc:  # noqa: BLE001 - every failure must end in an error document
-            if not isinstance(exc, Exception) and not isinstance(exc, TerminatedError):
-                raise
+        except KeyboardInterrupt:  # SIGINT (docker run, a terminal): stopped from outside, like SIGTERM
+            return fail(attempt, TerminatedError("SIGINT"))
+        except (Exception, TerminatedError) as exc:  # every failure must end in an error document
             return fail(attempt, exc)
     if args.test:
         _report_test(attempt)
@@ -338,7 +338,9 @@ def fail(attempt: Attempt, exc: BaseException) -> int:
             log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
             return 1
     if isinstance(exc, TerminatedError):
-        return 143
+        import signal
+
+        return 128 + getattr(signal.Signals, exc.signal_name, signal.SIGTERM).value  # 143 for SIGTERM
     return 1 if _flag(attempt.environ, "FLYTE_FAIL_ON_ERROR") or attempt.args.test else 0
 
 
