@@ -156,8 +156,10 @@ def test_set_resolver():
 
 
 def test_default_resolver():
-    module = pytest.importorskip("flytelite.resolvers.module")
+    from flytelite.resolvers import module
+
     assert add.task_resolver is module.default_task_resolver
+    assert module.default_task_resolver.loader_args(add)[::2] == ["task-module", "task-name"]
 
 
 # --- the interface -----------------------------------------------------------------------------
