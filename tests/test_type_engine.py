@@ -632,32 +632,17 @@ def test_file_literal_for_directory_rejected():
         to_python(lit, Directory)
 
 
-def test_remote_file_downloads_lazily(monkeypatch, tmp_path):
-    calls = []
-
-    def fake_get_file(uri, local_path):
-        calls.append(uri)
-        os.makedirs(os.path.dirname(local_path), exist_ok=True)
-        with open(local_path, "wb") as f:
-            f.write(b"payload")
-        return local_path
-
-    monkeypatch.setattr(fio, "get_file", fake_get_file)
-    decoded = to_python(to_literal(File("s3://bucket/dir/data.bin"), File), File)
-    assert calls == []  # decoding does not download
-    local = os.fspath(decoded)
-    assert calls == ["s3://bucket/dir/data.bin"]
-    assert os.path.basename(local) == "data.bin" and open(local, "rb").read() == b"payload"
-    assert os.fspath(decoded) == local and calls == ["s3://bucket/dir/data.bin"]  # once
-
-
 def test_remote_file_downloads_lazily_from_s3(s3_bucket):
     uri = f"s3://{s3_bucket}/in/data.txt"
     fio.write_bytes(uri, b"from s3")
     decoded = to_python(to_literal(File(uri), File), File)
-    assert decoded.remote and decoded._local is None
+    assert decoded.remote and decoded._local is None  # decoding does not download
     with open(decoded) as f:
         assert f.read() == "from s3"
+    local = os.fspath(decoded)
+    assert os.path.basename(local) == "data.txt"
+    fio.write_bytes(uri, b"changed later")
+    assert os.fspath(decoded) == local and open(local).read() == "from s3"  # downloaded once
 
 
 # --- pickle fallback ---------------------------------------------------------------------------
