@@ -24,6 +24,7 @@ _EXPORTS = {
     "TaskError": "flytelite.exceptions",
     "File": "flytelite.files",
     "Directory": "flytelite.files",
+    "map_task": "flytelite.resolvers.map_task",
     "Deck": "flytelite.deck",
     "span": "flytelite.deck",
     "Elastic": "flytelite.torch_launcher.config",

@@ -133,3 +133,30 @@ def test_the_rendered_command_runs_with_everything_on_s3(ep, tmp_path, s3_bucket
 
     outputs = literals_pb2.LiteralMap.FromString(io.read_bytes(f"{prefix}/out/outputs.pb"))
     assert outputs.literals["o0"].scalar.primitive.string_value == "hello s3"
+
+
+MAPPED = '''
+from flytelite import map_task, task
+
+@task
+def scaled(x: int, factor: int) -> int:
+    return x * factor
+
+scaled_each = map_task(scaled, bound_inputs=["factor"])
+'''
+
+
+def test_a_map_task_serializes_to_map_execute_and_its_subtasks_run(ep, tmp_path):
+    code = _module(tmp_path, MAPPED, name="mapping")
+    assert ep.flytelite("serialize", "mapping", "-o", str(tmp_path / "spec"), "--image", "x/y:1", cwd=code).returncode == 0
+    templates = {t.id.name: t for t in _templates(tmp_path / "spec")}
+    assert set(templates) == {"mapping.scaled", "mapping.scaled_mapped"}
+    args = list(templates["mapping.scaled_mapped"].container.args)
+    assert args[:2] == ["flytelite", "map-execute"]
+    assert args[args.index("--") :] == ["--", "vars", "factor", "resolver", "flytelite.resolvers.module.default_task_resolver",
+                                        "task-module", "mapping", "task-name", "scaled"]  # fmt: skip
+    inputs = ep.write_inputs(encode_map({"x": [5, 6, 7], "factor": 10}, {"x": list[int], "factor": int}))
+    command = _render(args, values={"{{.input}}": str(inputs), "{{.outputPrefix}}": str(ep.out), "{{.rawOutputDataPrefix}}": str(ep.raw),
+                                    "{{.checkpointOutputPrefix}}": "", "{{.prevCheckpointPrefix}}": ""})  # fmt: skip
+    result = ep.run(command, env={"BATCH_JOB_ARRAY_INDEX_VAR_NAME": "IDX", "IDX": "2"}, cwd=code)
+    assert result.outputs().literals["o0"].scalar.primitive.integer == 70

@@ -28,9 +28,12 @@ def parse_images(values: tuple[str, ...]) -> dict[str, str]:
     return images
 
 
-def tasks_of(module: Any) -> list[Task]:
-    """The tasks defined in ``module`` (not those it imported), in definition order."""
-    return [v for v in vars(module).values() if isinstance(v, Task) and v.function.__module__ == module.__name__]
+def tasks_of(module: Any) -> list[Any]:
+    """The tasks (and map tasks) defined in ``module``, not those it imported, in definition order."""
+    from ..resolvers.map_task import MapSubtask
+
+    kinds = (Task, MapSubtask)
+    return [v for v in vars(module).values() if isinstance(v, kinds) and v.function.__module__ == module.__name__]
 
 
 def serialize_module(module: Any, output: str, settings: SerializationSettings) -> list[str]:

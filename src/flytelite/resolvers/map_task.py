@@ -32,6 +32,7 @@ class MapSubtask:
         if unknown:
             raise ValueError(f"bound input(s) {', '.join(sorted(unknown))} are not inputs of {inner.name}")
         self._inner = inner
+        self.name = f"{inner.name}_mapped"  # its own registered name, beside the inner task's
         self.bound_inputs = bound_inputs
         self.inner_resolver = inner_resolver
         self.inner_args = inner_args
@@ -85,13 +86,8 @@ class MapTaskResolver:
     def location(self) -> str:
         return LOCATION
 
-    def loader_args(self, task: Any, bound_inputs: list[str] | None = None) -> list[str]:
-        if isinstance(task, MapSubtask):
-            bound, inner_resolver, inner_args = task.bound_inputs, task.inner_resolver, task.inner_args
-        else:
-            resolver = task.task_resolver
-            bound, inner_resolver, inner_args = bound_inputs or [], resolver.location(), resolver.loader_args(task)
-        return ["vars", ",".join(bound), "resolver", inner_resolver, *inner_args]
+    def loader_args(self, task: MapSubtask) -> list[str]:
+        return ["vars", ",".join(task.bound_inputs), "resolver", task.inner_resolver, *task.inner_args]
 
     def load_task(self, loader_args: list[str]) -> MapSubtask:
         from . import load_resolver
@@ -105,3 +101,12 @@ class MapTaskResolver:
 
 
 default_map_task_resolver = MapTaskResolver()
+
+
+def map_task(task: Any, bound_inputs: tuple[str, ...] | list[str] = ()) -> MapSubtask:
+    """``task`` run once per element of its list inputs (all but ``bound_inputs``), as an array node does.
+
+    Serializing the result gives the ``flytelite map-execute`` command of the subtasks.
+    """
+    resolver = task.task_resolver
+    return MapSubtask(task, list(bound_inputs), resolver.location(), resolver.loader_args(task))
