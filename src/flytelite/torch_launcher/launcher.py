@@ -142,6 +142,8 @@ def _launch_config(config: Elastic, environ: Mapping[str, str], *, log_dir: str)
         monitor_interval=config.monitor_interval,
         start_method=config.start_method,
         logs_specs=DefaultLogsSpecs(log_dir=log_dir),
+        # The address other nodes reach this one at (torchrun's --local-addr); the host name otherwise.
+        local_addr=environ.get("PET_LOCAL_ADDR") or None,
     )
 
 
