@@ -145,3 +145,13 @@ def test_ignore_outputs_writes_nothing(ep):
     result = ep.execute("ok_tasks", "ignored")
     assert result.returncode == 0, result.describe()
     assert result.files() == []
+
+
+def test_the_attempts_scratch_folder_is_removed_unless_it_holds_the_raw_prefix(ep, tmp_path):
+    scratch = tmp_path / "tmpdir"  # the TMPDIR the `ep` runs get
+    ep.write_inputs(a=2, b=5)
+    assert ep.execute("ok_tasks", "add").returncode == 0
+    assert list(scratch.iterdir()) == []
+    assert ep.execute("ok_tasks", "add", raw=False).returncode == 0
+    kept = list(scratch.iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith("flytelite-")  # the fallback raw prefix lives there

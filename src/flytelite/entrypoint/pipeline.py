@@ -310,9 +310,16 @@ def run_execute(options: dict[str, Any], map_task: bool = False) -> int:
 def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
     """Run one attempt and leave its verdict under the output prefix; returns the exit status."""
     attempt = Attempt(args, environ)
+    try:
+        return _execute(attempt)
+    finally:
+        _remove_working_directory(attempt)
+
+
+def _execute(attempt: Attempt) -> int:
     with terminate_on_sigterm():
         try:
-            _run_steps(attempt, TEST_STEPS if args.test else EXECUTE_STEPS)
+            _run_steps(attempt, TEST_STEPS if attempt.args.test else EXECUTE_STEPS)
         except IgnoreOutputs:
             log.info("the task asked to ignore its outputs: nothing is written")
             return 0
@@ -320,9 +327,22 @@ def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
             return fail(attempt, TerminatedError("SIGINT"))
         except (Exception, TerminatedError) as exc:  # every failure must end in an error document
             return fail(attempt, exc)
-    if args.test:
+    if attempt.args.test:
         _report_test(attempt)
     return 0
+
+
+def _remove_working_directory(attempt: Attempt) -> None:
+    """Remove the attempt's scratch folder, unless it holds the (fallback) raw output prefix."""
+    ctx = attempt.ctx
+    if ctx is None or attempt.args.raw_output_data_prefix is None:
+        return
+    try:
+        os.rmdir(ctx.working_directory)  # the usual case, and no need to import shutil for it
+    except OSError:
+        import shutil
+
+        shutil.rmtree(ctx.working_directory, ignore_errors=True)
 
 
 def fail(attempt: Attempt, exc: BaseException) -> int:
