@@ -19,12 +19,13 @@ import typing
 from typing import Any
 
 import click
-from flyteidl.core import errors_pb2, literals_pb2
+from flyteidl.core import errors_pb2
 
 from .. import io
 from ..context import ExecutionContext, use_context
 from ..files import Directory, File
-from ..type_engine import decode_map, encode_map, type_name
+from .._literal_bytes import literal_map_bytes
+from ..type_engine import decode_map_bytes, encode_literals, type_name
 from .pipeline import ERROR_FILE, OUTPUTS_FILE, ExecuteArgs, execute
 
 _TRUE, _FALSE = ("true", "1", "yes", "y", "t"), ("false", "0", "no", "n", "f")
@@ -152,8 +153,8 @@ def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) ->
     raw = os.path.join(folder, "raw")
     try:
         with use_context(ExecutionContext(working_directory=folder, raw_output_prefix=raw)):
-            input_map = encode_map(values, {n: task.python_interface.inputs[n] for n in values}, what="input")
-        io.write_bytes(os.path.join(folder, "inputs.pb"), input_map.SerializeToString())
+            literals = encode_literals(values, {n: task.python_interface.inputs[n] for n in values}, what="input")
+        io.write_bytes(os.path.join(folder, "inputs.pb"), literal_map_bytes(literals))
         args = ExecuteArgs(
             inputs=os.path.join(folder, "inputs.pb"),
             output_prefix=os.path.join(folder, "outputs"),
@@ -172,8 +173,7 @@ def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) ->
 def _print_verdict(task: Any, output_prefix: str) -> int:
     outputs_uri, error_uri = io.join(output_prefix, OUTPUTS_FILE), io.join(output_prefix, ERROR_FILE)
     if io.exists(outputs_uri):
-        output_map = literals_pb2.LiteralMap.FromString(io.read_bytes(outputs_uri))
-        values = decode_map(output_map, task.python_interface.outputs, what="output")
+        values = decode_map_bytes(io.read_bytes(outputs_uri), task.python_interface.outputs, what="output")
         click.echo(json.dumps(to_json_value(values), indent=2))
         return 0
     if io.exists(error_uri):

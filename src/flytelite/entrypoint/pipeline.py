@@ -283,9 +283,10 @@ def _error_file_name(environ: Mapping[str, str]) -> str:
 
 def write_error(attempt: Attempt, failure: Failure) -> None:
     env = attempt.environ
+    file_name = _error_file_name(env)  # a fresh random name under the distributed strategy: choose once
     worker = env.get("FLYTE_INTERNAL_WORKER_NAME") or env.get("_F_WN") or ""
-    document = failure.to_document(worker if _error_file_name(env) != ERROR_FILE else "")
-    io.write_bytes(attempt.output_uri(_error_file_name(env)), document.SerializeToString())
+    document = failure.to_document(worker if file_name != ERROR_FILE else "")
+    io.write_bytes(attempt.output_uri(file_name), document.SerializeToString())
 
 
 def _run_steps(attempt: Attempt, steps: tuple[Callable[[Attempt], None], ...]) -> None:
