@@ -6,7 +6,7 @@ Each variant is a whole process from start to exit, run ``--runs`` times interle
 shows medians. The launcher variants use ``monitor_interval=0.1``, torchrun's default (``Elastic``'s
 default of 5 s would put up to 5 s of polling into every run). Variants:
 
-* ``torchrun``: ``torchrun --nproc_per_node=2 --master_port=<free>`` running this file's ``allreduce_sum``;
+* ``torchrun``: ``torchrun --nproc_per_node=2 --master_port=<free>`` running ``allreduce_sum`` (from tests/torch_launcher/torch_examples.py);
 * ``launcher spawn`` / ``launcher fork``: ``Elastic(...).run_function(allreduce_sum, ...)``;
 * ``execute spawn`` / ``execute fork``: ``python -m flytelite execute`` on the tasks below.
 """
@@ -29,18 +29,9 @@ from flytelite.torch_launcher.config import Elastic
 HERE = os.path.dirname(os.path.abspath(__file__))
 MONITOR_INTERVAL = 0.1
 
-
-def allreduce_sum(x: float) -> float:
-    import torch
-    import torch.distributed as dist
-
-    dist.init_process_group("gloo")
-    try:
-        total = torch.tensor([x + dist.get_rank()])
-        dist.all_reduce(total)
-        return total.item()
-    finally:
-        dist.destroy_process_group()
+# The same all-reduce the launcher tests run (every rank contributes x + rank).
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "torch_launcher"))
+from torch_examples import allreduce_sum  # noqa: E402
 
 
 @task(task_config=Elastic(nproc_per_node=2, monitor_interval=MONITOR_INTERVAL))
