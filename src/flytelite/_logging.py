@@ -32,6 +32,11 @@ def bind_identity(**identity: str) -> None:
     _bound.update({k: v for k, v in identity.items() if v})
 
 
+def clear_identity() -> None:
+    """Forget the bound fields: a warm worker starts each attempt without the last one's identity."""
+    _bound.clear()
+
+
 def _redact_processor(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
     return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
 

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 
 
+# The task type ``flytelite serve`` runs: a backend routes it to the daemon's agent instead of a pod.
+REUSABLE_TASK_TYPE = "flytelite-reusable"
+
+
 class Task:
     """A Python function with a typed interface, run by Flyte in a container or called locally.
 
@@ -37,7 +41,10 @@ class Task:
         enable_deck: bool = False,
         task_config: Any = None,
         task_resolver: Any = None,
+        reusable: bool = False,
     ) -> None:
+        if reusable and getattr(task_config, "task_type", None):
+            raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
         self.python_interface: Interface = interface_of(fn)
@@ -49,6 +56,7 @@ class Task:
         self.enable_deck = enable_deck
         self.task_config = task_config
         self._task_resolver = task_resolver
+        self.reusable = reusable
         self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -58,6 +66,8 @@ class Task:
 
     @property
     def task_type(self) -> str:
+        if self.reusable:
+            return REUSABLE_TASK_TYPE
         return getattr(self.task_config, "task_type", "python-task")
 
     @property
@@ -166,8 +176,12 @@ def task(
     enable_deck: bool = False,
     task_config: Any = None,
     task_resolver: Any = None,
+    reusable: bool = False,
 ) -> Any:
-    """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``."""
+    """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``.
+
+    ``reusable=True`` gives the task the type ``flytelite serve`` runs, in warm workers instead of a pod.
+    """
     metadata = TaskMetadata(
         cache=cache,
         cache_version=cache_version,
@@ -192,6 +206,7 @@ def task(
             enable_deck=enable_deck,
             task_config=task_config,
             task_resolver=task_resolver,
+            reusable=reusable,
         )
 
     return wrap(_fn) if _fn is not None else wrap

@@ -90,6 +90,8 @@ class Attempt:
         self.output_literals: dict[str, bytes] = {}  # serialized Literal per output name
         self.offloaded: dict[str, bytes] = {}  # file name -> serialized Literal stored beside outputs.pb
         self.timings: list[tuple[str, float, float]] = []
+        self.failure: Failure | None = None  # what the error document records, once written
+        self.exit_status: int | None = None
 
     def output_uri(self, name: str) -> str:
         return io.join(self.args.output_prefix, name)
@@ -174,7 +176,8 @@ def _what_is(value: Any) -> str:
 
 
 def fetch_inputs(attempt: Attempt) -> None:
-    attempt.input_bytes = io.read_bytes(attempt.args.inputs)
+    if attempt.input_bytes is None:  # a daemon's request carries the inputs itself
+        attempt.input_bytes = io.read_bytes(attempt.args.inputs)
 
 
 def decode_inputs(attempt: Attempt) -> None:
@@ -310,11 +313,23 @@ def run_execute(options: dict[str, Any], map_task: bool = False) -> int:
 
 def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
     """Run one attempt and leave its verdict under the output prefix; returns the exit status."""
+    exit_status = run_attempt(args, environ).exit_status
+    assert exit_status is not None
+    return exit_status
+
+
+def run_attempt(args: ExecuteArgs, environ: Mapping[str, str] | None = None, input_bytes: bytes | None = None) -> Attempt:
+    """``execute`` without leaving the process: the finished attempt (exit status, failure) is returned.
+
+    ``input_bytes`` (a serialized ``LiteralMap``) replaces reading ``args.inputs``.
+    """
     attempt = Attempt(args, environ)
+    attempt.input_bytes = input_bytes
     try:
-        return _execute(attempt)
+        attempt.exit_status = _execute(attempt)
     finally:
         _remove_working_directory(attempt)
+    return attempt
 
 
 def _execute(attempt: Attempt) -> int:
@@ -348,7 +363,7 @@ def _remove_working_directory(attempt: Attempt) -> None:
 
 def fail(attempt: Attempt, exc: BaseException) -> int:
     """Record ``exc`` as the attempt's error document; returns the exit status."""
-    failure = classify(exc)
+    failure = attempt.failure = classify(exc)
     log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
     if not attempt.args.test:
         write_deck(attempt, error=failure.message)

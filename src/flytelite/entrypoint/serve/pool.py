@@ -1,0 +1,291 @@
+"""The warm workers and the attempts they run.
+
+Workers are forked by multiprocessing's fork server: a single-threaded parent started before any
+attempt, which imports flytelite's pipeline and the ``--preload`` modules once, then forks a worker
+whenever one is needed (at start, after a crash, when one is recycled). Forking the gRPC server
+process itself would copy its threads' locks mid-use; the fork server has no threads to copy.
+
+Each worker has a thread here that feeds it one attempt at a time from a shared queue and waits for
+its reply or its death. Every attempt gets exactly one verdict: the worker's, a crash's, or a cancel's.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from multiprocessing.connection import wait
+from typing import Any, Callable
+
+from ... import io
+from ..._logging import get_logger
+from ..errors import SYSTEM, Failure, one_line
+from ..pipeline import ERROR_FILE, OUTPUTS_FILE, Attempt, ExecuteArgs, write_error
+from .request import AttemptSpec
+from .worker import Outcome, worker_main
+
+log = get_logger("flytelite.serve")
+
+# Attempts remembered after they end, for the backend's later GetTask calls.
+FINISHED_KEPT = 10_000
+
+
+class PoolFull(Exception):
+    """More attempts than ``max_inflight`` are queued or running."""
+
+
+class PoolError(RuntimeError):
+    """The workers cannot start (a preload that does not import)."""
+
+
+class AttemptState:
+    """One attempt as the server tracks it; ``phase`` is a ``TaskExecution.Phase`` name."""
+
+    def __init__(self, spec: AttemptSpec) -> None:
+        self.spec = spec
+        self.phase = "QUEUED"
+        self.message = "waiting for a worker"
+        self.failure: dict[str, Any] | None = None
+        self.outputs: bytes | None = None
+        self.worker: Worker | None = None
+        self.cancelled = False
+        self.created = time.monotonic()
+        self.done = threading.Event()
+
+
+class Worker:
+    """One warm worker process and the thread that feeds it."""
+
+    def __init__(self, pool: WorkerPool, index: int) -> None:
+        self.pool, self.index = pool, index
+        self.process: Any = None
+        self.conn: Any = None
+        self.attempts_run = 0
+        self.current: AttemptState | None = None
+        self.thread = threading.Thread(target=self._serve, name=f"flytelite-worker-{index}", daemon=True)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def start_process(self) -> None:
+        context = self.pool.context
+        self.conn, child_conn = context.Pipe()
+        self.process = context.Process(target=worker_main, args=(child_conn, self.pool.preload), name=f"flytelite-worker-{self.index}", daemon=True)
+        self.process.start()
+        child_conn.close()
+        if not wait([self.conn, self.process.sentinel], timeout=self.pool.start_timeout) or not self.conn.poll():
+            self.process.kill()
+            raise PoolError(f"worker {self.index} did not start (exit status {self.process.exitcode})")
+        _, errors = self.conn.recv()
+        if errors:
+            raise PoolError("; ".join(errors))
+        self.attempts_run = 0
+        log.debug("worker started", worker=self.index, pid=self.process.pid)
+
+    def stop_process(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(self.pool.cancel_grace)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+    def _serve(self) -> None:
+        while True:
+            state = self.pool.pending.get()
+            if state is None:
+                self.stop_process()
+                return
+            if not self.pool.claim(state, self):
+                continue  # cancelled while it waited
+            self._run(state)
+            if not self.process.is_alive() or self._due_for_recycling():
+                self._replace()
+
+    def _due_for_recycling(self) -> bool:
+        recycle_after = self.pool.recycle_after
+        return bool(recycle_after) and self.attempts_run >= recycle_after
+
+    def _run(self, state: AttemptState) -> None:
+        self.attempts_run += 1
+        try:
+            self.conn.send(state.spec)
+            ready = wait([self.conn, self.process.sentinel])
+            outcome = self.conn.recv() if self.conn in ready or self.conn.poll() else None
+        except (EOFError, OSError):
+            outcome = None
+        if outcome is None:
+            self.process.join()
+            self.pool.worker_died(state, self.process.exitcode)
+        else:
+            self.pool.finish_with(state, outcome)
+
+    def _replace(self) -> None:
+        if self.process.is_alive():
+            self.stop_process()
+        try:
+            self.start_process()
+        except PoolError as exc:
+            log.error("could not replace a worker", worker=self.index, error=str(exc))
+            self.pool.lost_worker()
+
+
+class WorkerPool:
+    """``workers`` warm processes; attempts are queued, run, cancelled and remembered here."""
+
+    def __init__(self, workers: int, preload: list[str], max_inflight: int, recycle_after: int = 0, cancel_grace: float = 10.0, start_timeout: float = 60.0) -> None:
+        self.preload = list(preload)
+        self.max_inflight, self.recycle_after, self.cancel_grace = max_inflight, recycle_after, cancel_grace
+        self.start_timeout = start_timeout
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["flytelite.entrypoint.serve.worker", *self.preload])
+        self.pending: queue.Queue[AttemptState | None] = queue.Queue()
+        self.lock = threading.Lock()
+        self.attempts: dict[str, AttemptState] = {}
+        self.finished: collections.deque[str] = collections.deque()
+        self.inflight = 0
+        self.live_workers = workers
+        self.on_finish: Callable[[AttemptState], None] = lambda state: None
+        self.workers = [Worker(self, index) for index in range(workers)]
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start_process()
+        for worker in self.workers:
+            worker.thread.start()
+
+    def stop(self) -> None:
+        with self.lock:
+            busy = [w for w in self.workers if w.current is not None]
+        for worker in busy:
+            self._terminate(worker, worker.current)
+        for _ in self.workers:
+            self.pending.put(None)
+        for worker in self.workers:
+            worker.thread.join(self.cancel_grace + 5)
+
+    # --- attempts -----------------------------------------------------------------------------
+
+    def submit(self, spec: AttemptSpec) -> AttemptState:
+        state = AttemptState(spec)
+        with self.lock:
+            if self.inflight >= self.max_inflight:
+                raise PoolFull(f"{self.inflight} attempts are queued or running, the most this daemon takes (--max-inflight {self.max_inflight})")
+            if self.live_workers == 0:
+                raise PoolError("no worker is running: they could not be restarted (see the daemon's log)")
+            self.inflight += 1
+            self.attempts[spec.attempt_id] = state
+        self.pending.put(state)
+        return state
+
+    def get(self, attempt_id: str) -> AttemptState | None:
+        with self.lock:
+            return self.attempts.get(attempt_id)
+
+    def claim(self, state: AttemptState, worker: Worker) -> bool:
+        """Give ``state`` to ``worker``, unless it was cancelled while it waited."""
+        with self.lock:
+            if state.done.is_set():
+                return False
+            state.phase, state.message, state.worker = "RUNNING", f"running in worker {worker.index}", worker
+            worker.current = state
+            return True
+
+    def cancel(self, state: AttemptState) -> None:
+        """Stop an attempt: a queued one never runs; a running one gets SIGTERM, then SIGKILL after the grace period."""
+        with self.lock:
+            if state.done.is_set():
+                return
+            state.cancelled = True
+            worker = state.worker
+        if worker is None:
+            self._finish(state, "ABORTED", "cancelled before it started", None, None)
+        else:
+            self._terminate(worker, state)
+
+    def _terminate(self, worker: Worker, state: AttemptState | None) -> None:
+        pid = worker.pid
+        if state is None or pid is None:
+            return
+        _signal(pid, signal.SIGTERM)
+
+        def kill_if_still_running() -> None:
+            if not state.done.is_set() and worker.current is state:
+                log.warning("the attempt ignored SIGTERM: killing its worker", attempt=state.spec.attempt_id, worker=worker.index)
+                _signal(pid, signal.SIGKILL)
+
+        timer = threading.Timer(self.cancel_grace, kill_if_still_running)
+        timer.daemon = True
+        timer.start()
+
+    def finish_with(self, state: AttemptState, outcome: Outcome) -> None:
+        failure = outcome.failure
+        if failure is None:
+            self._finish(state, "SUCCEEDED", "", None, outcome.outputs)
+        elif outcome.terminated and state.cancelled:
+            self._finish(state, "ABORTED", failure["message"], failure, None)
+        else:
+            self._finish(state, "RETRYABLE_FAILED" if failure["recoverable"] else "FAILED", failure["message"], failure, None)
+
+    def worker_died(self, state: AttemptState, exit_code: int | None) -> None:
+        """The worker died during the attempt: a recoverable SYSTEM error, recorded as execute's would be."""
+        how = _how_it_ended(exit_code)
+        summary = f"the worker running the task {how}; Flyte may retry the attempt"
+        if state.cancelled:
+            summary = f"cancelled: the worker {how} after SIGTERM"
+        failure = Failure("SYSTEM", summary, "", SYSTEM, True, time.time())
+        fields = {"code": failure.code, "message": failure.message, "origin": "SYSTEM", "recoverable": True}
+        self._write_error_document(state.spec, failure)
+        self._finish(state, "ABORTED" if state.cancelled else "RETRYABLE_FAILED", failure.message, fields, None)
+
+    def lost_worker(self) -> None:
+        with self.lock:
+            self.live_workers -= 1
+
+    def _write_error_document(self, spec: AttemptSpec, failure: Failure) -> None:
+        """The document ``execute`` leaves, unless the worker had already committed a verdict."""
+        attempt = Attempt(ExecuteArgs(**spec.options), {**os.environ, **spec.environ})
+        try:
+            if io.exists(attempt.output_uri(OUTPUTS_FILE)) or io.exists(attempt.output_uri(ERROR_FILE)):
+                return
+            write_error(attempt, failure)
+        except Exception as exc:  # noqa: BLE001 - the GetTask answer still carries the verdict
+            log.error("could not write the error document", attempt=spec.attempt_id, error=one_line(exc))
+
+    def _finish(self, state: AttemptState, phase: str, message: str, failure: dict[str, Any] | None, outputs: bytes | None) -> None:
+        with self.lock:
+            if state.done.is_set():
+                return  # one verdict per attempt: the first one stands
+            state.phase, state.message, state.failure, state.outputs = phase, message, failure, outputs
+            if state.worker is not None and state.worker.current is state:
+                state.worker.current = None
+            state.done.set()
+            self.inflight -= 1
+            self.finished.append(state.spec.attempt_id)
+            while len(self.finished) > FINISHED_KEPT:
+                self.attempts.pop(self.finished.popleft(), None)
+        self.on_finish(state)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _how_it_ended(exit_code: int | None) -> str:
+    if exit_code is None:
+        return "stopped answering"
+    if exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"was killed by {name}{hint}"
+    return f"exited with status {exit_code}"
