@@ -148,12 +148,13 @@ class AgentClient:
             self._templates[name] = task_template(name)
         return self._templates[name]
 
-    def create_request(self, name: str, prefix: Path, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.CreateTaskRequest:
-        template = render(self.template(name), str(prefix), str(prefix.parent / "raw"), str(prefix / "inputs.pb"))
+    def create_request(self, name: str, prefix: Path | str, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.CreateTaskRequest:
+        prefix = str(prefix)
+        template = render(self.template(name), prefix, f"{prefix}-raw", f"{prefix}/inputs.pb")
         return agent_pb2.CreateTaskRequest(
             inputs=inputs or literals_pb2.LiteralMap(),
             template=template,
-            output_prefix=str(prefix),
+            output_prefix=prefix,
             task_execution_metadata=execution_metadata(task=f"serve_tasks.{name}", **metadata),
         )
 
@@ -178,7 +179,7 @@ class AgentClient:
                 raise TimeoutError(f"the attempt is still {execution_pb2.TaskExecution.Phase.Name(resource.phase)}")
             time.sleep(poll)
 
-    def run(self, name: str, prefix: Path, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.Resource:
+    def run(self, name: str, prefix: Path | str, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.Resource:
         return self.wait(self.create(self.create_request(name, prefix, inputs, **metadata)))
 
     def execute_sync(self, request: agent_pb2.CreateTaskRequest, timeout: float = 60) -> agent_pb2.Resource:

@@ -61,3 +61,8 @@ def set_env_and_chdir() -> str:
 def with_deck(a: int) -> int:
     Deck("mine", f"<p>value {a}</p>")
     return a * 2
+
+
+@task(reusable=True)
+def leak() -> int:
+    raise RuntimeError(f"failed with key {os.environ['AWS_SECRET_ACCESS_KEY']}")

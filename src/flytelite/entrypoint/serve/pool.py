@@ -105,15 +105,17 @@ class Worker:
                 return
             if not self.pool.claim(state, self):
                 continue  # cancelled while it waited
-            self._run(state)
-            if not self.process.is_alive() or self._due_for_recycling():
+            outcome = self._run(state)
+            # A terminated worker exits on its own (its task was stopped mid-way); a dead one is gone.
+            if outcome is None or outcome.terminated or self._due_for_recycling():
                 self._replace()
 
     def _due_for_recycling(self) -> bool:
         recycle_after = self.pool.recycle_after
         return bool(recycle_after) and self.attempts_run >= recycle_after
 
-    def _run(self, state: AttemptState) -> None:
+    def _run(self, state: AttemptState) -> Outcome | None:
+        """Run ``state`` in the worker; its outcome, or ``None`` when the worker died."""
         self.attempts_run += 1
         try:
             self.conn.send(state.spec)
@@ -126,6 +128,7 @@ class Worker:
             self.pool.worker_died(state, self.process.exitcode)
         else:
             self.pool.finish_with(state, outcome)
+        return outcome
 
     def _replace(self) -> None:
         if self.process.is_alive():
