@@ -41,9 +41,9 @@ def test_each_attempt_gets_its_own_environment_and_the_daemon_s_working_director
     assert output(tmp_path / "given").scalar.primitive.string_value == "from the execution"
     client.run("env_value", tmp_path / "identity", int_inputs(name="FLYTE_INTERNAL_EXECUTION_ID"), execution="exec-42")
     assert output(tmp_path / "identity").scalar.primitive.string_value == "exec-42"
-    client.run("env_value", tmp_path / "cwd", int_inputs(name="PWD"))
-    resource = client.run("set_env_and_chdir", tmp_path / "cwd-again")
-    assert resource.phase == Phase.SUCCEEDED and output(tmp_path / "cwd-again").scalar.primitive.string_value == "/"
+    for index in range(2):
+        client.run("working_directory", tmp_path / f"cwd{index}")
+        assert output(tmp_path / f"cwd{index}").scalar.primitive.string_value == str(TASK_DIR)
 
 
 def test_more_than_max_inflight_requests_are_refused_with_resource_exhausted(start_daemon, tmp_path):

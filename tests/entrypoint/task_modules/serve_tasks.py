@@ -66,3 +66,8 @@ def with_deck(a: int) -> int:
 @task(reusable=True)
 def leak() -> int:
     raise RuntimeError(f"failed with key {os.environ['AWS_SECRET_ACCESS_KEY']}")
+
+
+@task(reusable=True)
+def working_directory() -> str:
+    return os.getcwd()
