@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -205,3 +206,21 @@ def test_structured_logs_carry_each_attempt_s_identity(client, daemon, tmp_path)
         time.sleep(0.02)
     [line] = [e for e in daemon.logs() if e.get("attempt") == resource_meta.decode()]
     assert line["event"] == "attempt finished" and line["execution"] == "exec-logged" and line["task"] == "serve_tasks.add"
+
+
+def test_a_worker_killed_like_the_oom_killer_running_or_idle_is_replaced(client, tmp_path):
+    pid_file = tmp_path / "pid"
+    resource_meta = client.create(client.create_request("sleep_after_writing_pid", tmp_path / "killed", int_inputs(path=str(pid_file), seconds=60.0)))
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    resource = client.wait(resource_meta)
+    assert resource.phase == Phase.RETRYABLE_FAILED and "killed by SIGKILL (out of memory?)" in resource.message
+    assert error_of(tmp_path / "killed").code == "SYSTEM"
+    client.run("count_calls", tmp_path / "idle")
+    idle_pid = outputs_of(tmp_path / "idle").literals["o1"].scalar.primitive.integer
+    os.kill(idle_pid, signal.SIGKILL)  # between attempts: its next attempt must not be lost
+    for index in range(4):
+        assert client.run("add", tmp_path / f"after{index}", int_inputs(a=index, b=0)).phase == Phase.SUCCEEDED

@@ -71,3 +71,11 @@ def leak() -> int:
 @task(reusable=True)
 def working_directory() -> str:
     return os.getcwd()
+
+
+@task(reusable=True)
+def sleep_after_writing_pid(path: str, seconds: float) -> str:
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(seconds)
+    return "woke up"

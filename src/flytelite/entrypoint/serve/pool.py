@@ -103,12 +103,16 @@ class Worker:
             if state is None:
                 self.stop_process()
                 return
+            # A worker that died while idle (the OOM killer) is replaced before it is given an attempt.
+            if not self.process.is_alive() and not self._replace():
+                self.pool.pending.put(state)
+                return
             if not self.pool.claim(state, self):
                 continue  # cancelled while it waited
             outcome = self._run(state)
             # A terminated worker exits on its own (its task was stopped mid-way); a dead one is gone.
-            if outcome is None or outcome.terminated or self._due_for_recycling():
-                self._replace()
+            if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace():
+                return
 
     def _due_for_recycling(self) -> bool:
         recycle_after = self.pool.recycle_after
@@ -130,7 +134,8 @@ class Worker:
             self.pool.finish_with(state, outcome)
         return outcome
 
-    def _replace(self) -> None:
+    def _replace(self) -> bool:
+        """A fresh worker in place of this one; False (and the pool told) when none starts."""
         if self.process.is_alive():
             self.stop_process()
         try:
@@ -138,6 +143,8 @@ class Worker:
         except PoolError as exc:
             log.error("could not replace a worker", worker=self.index, error=str(exc))
             self.pool.lost_worker()
+            return False
+        return True
 
 
 class WorkerPool:
@@ -156,6 +163,7 @@ class WorkerPool:
         self.inflight = 0
         self.live_workers = workers
         self.on_finish: Callable[[AttemptState], None] = lambda state: None
+        self.on_no_workers: Callable[[], None] = lambda: None
         self.workers = [Worker(self, index) for index in range(workers)]
 
     def start(self) -> None:
@@ -165,6 +173,8 @@ class WorkerPool:
             worker.thread.start()
 
     def stop(self) -> None:
+        """Drop the queued attempts, stop the running ones (SIGTERM), end the workers."""
+        self._abort_queued("the daemon stopped before the attempt started")
         with self.lock:
             busy = [w for w in self.workers if w.current is not None]
         for worker in busy:
@@ -251,6 +261,17 @@ class WorkerPool:
     def lost_worker(self) -> None:
         with self.lock:
             self.live_workers -= 1
+            none_left = self.live_workers == 0
+        if none_left:
+            self.on_no_workers()
+            self._abort_queued("no worker could be started (see the daemon's log)", phase="RETRYABLE_FAILED")
+
+    def _abort_queued(self, message: str, phase: str = "ABORTED") -> None:
+        with self.lock:
+            queued = [state for state in self.attempts.values() if state.worker is None and not state.done.is_set()]
+        for state in queued:
+            failure = None if phase == "ABORTED" else {"code": "SYSTEM", "message": message, "origin": "SYSTEM", "recoverable": True}
+            self._finish(state, phase, message, failure, None)
 
     def _write_error_document(self, spec: AttemptSpec, failure: Failure) -> None:
         """The document ``execute`` leaves, unless the worker had already committed a verdict."""

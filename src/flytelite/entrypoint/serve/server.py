@@ -98,7 +98,8 @@ class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.Syn
         head = header.header
         state = self._submit(head.template, inputs, head.output_prefix, head.task_execution_metadata, context, True)
         # A client that goes away must not leave its attempt running.
-        context.add_callback(lambda: None if state.done.is_set() else self.pool.cancel(state))
+        if not context.add_callback(lambda: self.pool.cancel(state)):
+            self.pool.cancel(state)  # it went away already
         state.done.wait()
         resource = self._resource(state)
         if state.outputs is not None:
@@ -182,6 +183,8 @@ def start_server(config: ServeConfig) -> tuple[Any, WorkerPool, int]:
     agent_pb2_grpc.add_AgentMetadataServiceServicer_to_server(services, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    # No worker left: NOT_SERVING, so that Kubernetes restarts the pod.
+    pool.on_no_workers = health_servicer.enter_graceful_shutdown
     port = server.add_insecure_port(f"{config.host}:{config.port}")
     if port == 0:
         pool.stop()
