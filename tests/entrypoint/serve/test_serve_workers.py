@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import grpc
 import pytest
 from agent_client import TASK_DIR, AgentClient, int_inputs, task_template
-from flyteidl.core import execution_pb2, literals_pb2
+from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 
 Phase = execution_pb2.TaskExecution
 
@@ -118,3 +119,18 @@ def test_execute_does_not_import_grpc(ep):
     imported = [line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert "flytelite.entrypoint.pipeline" in imported
     assert not [name for name in imported if name.split(".")[0] in ("grpc", "grpc_health") or ".serve" in name]
+
+
+def test_sigterm_to_the_daemon_stops_running_attempts_with_execute_s_document(start_daemon, tmp_path):
+    daemon = start_daemon("--workers", "1", "--preload", "serve_tasks", "--cancel-grace", "5")
+    client = AgentClient(daemon.port)
+    resource_meta = client.create(client.create_request("sleepy", tmp_path / "running", int_inputs(seconds=60.0)))
+    queued = client.create(client.create_request("add", tmp_path / "queued", int_inputs(a=1, b=2)))
+    while client.get(resource_meta).phase != Phase.RUNNING:
+        time.sleep(0.01)
+    time.sleep(0.3)  # inside the task, past the moment its SIGTERM handler is installed
+    client.close()
+    assert daemon.stop(timeout=20) == 0
+    error = errors_pb2.ErrorDocument.FromString((tmp_path / "running" / "error.pb").read_bytes()).error
+    assert "Terminated" in error.message and error.kind == errors_pb2.ContainerError.RECOVERABLE
+    assert queued and not (tmp_path / "queued").exists()  # never started: nothing written

@@ -88,14 +88,17 @@ class Worker:
         log.debug("worker started", worker=self.index, pid=self.process.pid)
 
     def stop_process(self) -> None:
+        """Ask the worker to exit (SIGKILL if it has not after the grace period); release its pipe."""
         try:
             self.conn.send(None)
         except OSError:
-            pass
+            pass  # it is gone already
         self.process.join(self.pool.cancel_grace)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self.conn.close()
+        self.process.close()
 
     def _serve(self) -> None:
         while True:
@@ -110,6 +113,9 @@ class Worker:
             if not self.pool.claim(state, self):
                 continue  # cancelled while it waited
             outcome = self._run(state)
+            if self.pool.stopping:
+                self.stop_process()
+                return
             # A terminated worker exits on its own (its task was stopped mid-way); a dead one is gone.
             if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace():
                 return
@@ -136,8 +142,7 @@ class Worker:
 
     def _replace(self) -> bool:
         """A fresh worker in place of this one; False (and the pool told) when none starts."""
-        if self.process.is_alive():
-            self.stop_process()
+        self.stop_process()
         try:
             self.start_process()
         except PoolError as exc:
@@ -157,11 +162,12 @@ class WorkerPool:
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["flytelite.entrypoint.serve.worker", *self.preload])
         self.pending: queue.Queue[AttemptState | None] = queue.Queue()
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # re-entered where a decision and its verdict must be one step
         self.attempts: dict[str, AttemptState] = {}
         self.finished: collections.deque[str] = collections.deque()
         self.inflight = 0
         self.live_workers = workers
+        self.stopping = False
         self.on_finish: Callable[[AttemptState], None] = lambda state: None
         self.on_no_workers: Callable[[], None] = lambda: None
         self.workers = [Worker(self, index) for index in range(workers)]
@@ -174,11 +180,12 @@ class WorkerPool:
 
     def stop(self) -> None:
         """Drop the queued attempts, stop the running ones (SIGTERM), end the workers."""
+        self.stopping = True
         self._abort_queued("the daemon stopped before the attempt started")
         with self.lock:
-            busy = [w for w in self.workers if w.current is not None]
-        for worker in busy:
-            self._terminate(worker, worker.current)
+            running = [w.current for w in self.workers if w.current is not None]
+        for state in running:
+            self._stop_running(state)
         for _ in self.workers:
             self.pending.put(None)
         for worker in self.workers:
@@ -217,26 +224,34 @@ class WorkerPool:
             if state.done.is_set():
                 return
             state.cancelled = True
-            worker = state.worker
-        if worker is None:
-            self._finish(state, "ABORTED", "cancelled before it started", None, None)
-        else:
-            self._terminate(worker, state)
+            if state.worker is None:  # decided under the lock: no worker can claim it meanwhile
+                self._finish(state, "ABORTED", "cancelled before it started", None, None)
+                return
+        self._stop_running(state)
 
-    def _terminate(self, worker: Worker, state: AttemptState | None) -> None:
-        pid = worker.pid
-        if state is None or pid is None:
+    def _stop_running(self, state: AttemptState) -> None:
+        if not self._signal_attempt(state, signal.SIGTERM):
             return
-        _signal(pid, signal.SIGTERM)
 
         def kill_if_still_running() -> None:
-            if not state.done.is_set() and worker.current is state:
-                log.warning("the attempt ignored SIGTERM: killing its worker", attempt=state.spec.attempt_id, worker=worker.index)
-                _signal(pid, signal.SIGKILL)
+            if self._signal_attempt(state, signal.SIGKILL):
+                log.warning("the attempt outlived SIGTERM by the grace period: its worker was killed", attempt=state.spec.attempt_id)
 
         timer = threading.Timer(self.cancel_grace, kill_if_still_running)
         timer.daemon = True
         timer.start()
+
+    def _signal_attempt(self, state: AttemptState, signum: int) -> bool:
+        """Signal the worker running ``state``, only while it still runs it: never the attempt after it."""
+        with self.lock:
+            worker = state.worker
+            if state.done.is_set() or worker is None or worker.current is not state:
+                return False
+            try:
+                os.kill(worker.pid, signum)
+            except ProcessLookupError:
+                return False
+            return True
 
     def finish_with(self, state: AttemptState, outcome: Outcome) -> None:
         failure = outcome.failure
@@ -267,11 +282,10 @@ class WorkerPool:
             self._abort_queued("no worker could be started (see the daemon's log)", phase="RETRYABLE_FAILED")
 
     def _abort_queued(self, message: str, phase: str = "ABORTED") -> None:
+        failure = None if phase == "ABORTED" else {"code": "SYSTEM", "message": message, "origin": "SYSTEM", "recoverable": True}
         with self.lock:
-            queued = [state for state in self.attempts.values() if state.worker is None and not state.done.is_set()]
-        for state in queued:
-            failure = None if phase == "ABORTED" else {"code": "SYSTEM", "message": message, "origin": "SYSTEM", "recoverable": True}
-            self._finish(state, phase, message, failure, None)
+            for state in [state for state in self.attempts.values() if state.worker is None and not state.done.is_set()]:
+                self._finish(state, phase, message, failure, None)
 
     def _write_error_document(self, spec: AttemptSpec, failure: Failure) -> None:
         """The document ``execute`` leaves, unless the worker had already committed a verdict."""
@@ -296,13 +310,6 @@ class WorkerPool:
             while len(self.finished) > FINISHED_KEPT:
                 self.attempts.pop(self.finished.popleft(), None)
         self.on_finish(state)
-
-
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def _how_it_ended(exit_code: int | None) -> str:
