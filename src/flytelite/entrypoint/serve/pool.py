@@ -26,7 +26,7 @@ from ..._logging import get_logger
 from ..errors import SYSTEM, Failure, one_line
 from ..pipeline import ERROR_FILE, OUTPUTS_FILE, Attempt, ExecuteArgs, write_error
 from .request import AttemptSpec
-from .worker import Outcome, worker_main
+from .worker import Outcome, failure_fields, worker_main
 
 log = get_logger("flytelite.serve")
 
@@ -269,9 +269,8 @@ class WorkerPool:
         if state.cancelled:
             summary = f"cancelled: the worker {how} after SIGTERM"
         failure = Failure("SYSTEM", summary, "", SYSTEM, True, time.time())
-        fields = {"code": failure.code, "message": failure.message, "origin": "SYSTEM", "recoverable": True}
         self._write_error_document(state.spec, failure)
-        self._finish(state, "ABORTED" if state.cancelled else "RETRYABLE_FAILED", failure.message, fields, None)
+        self._finish(state, "ABORTED" if state.cancelled else "RETRYABLE_FAILED", failure.message, failure_fields(failure), None)
 
     def lost_worker(self) -> None:
         with self.lock:
@@ -282,7 +281,7 @@ class WorkerPool:
             self._abort_queued("no worker could be started (see the daemon's log)", phase="RETRYABLE_FAILED")
 
     def _abort_queued(self, message: str, phase: str = "ABORTED") -> None:
-        failure = None if phase == "ABORTED" else {"code": "SYSTEM", "message": message, "origin": "SYSTEM", "recoverable": True}
+        failure = None if phase == "ABORTED" else failure_fields(Failure("SYSTEM", message, "", SYSTEM, True, time.time()))
         with self.lock:
             for state in [state for state in self.attempts.values() if state.worker is None and not state.done.is_set()]:
                 self._finish(state, phase, message, failure, None)

@@ -24,6 +24,7 @@ from flyteidl.service import agent_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from ..._logging import get_logger
+from ...tasks import REUSABLE_TASK_TYPE
 from .pool import AttemptState, PoolError, PoolFull, WorkerPool
 from .request import InvalidRequest, build_spec
 
@@ -55,8 +56,6 @@ class ServeConfig:
         cancel_grace: float = 10.0,
         log_links: tuple[tuple[str, str], ...] = (),
     ) -> None:
-        from ...tasks import REUSABLE_TASK_TYPE
-
         self.host, self.port, self.workers, self.preload = host, port, workers, list(preload)
         self.max_inflight, self.recycle_after, self.cancel_grace = max_inflight, recycle_after, cancel_grace
         self.task_types = list(task_types) or [REUSABLE_TASK_TYPE]

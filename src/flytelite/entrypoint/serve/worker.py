@@ -18,7 +18,7 @@ from typing import Any
 from ..._literal_bytes import literal_map_bytes
 from ..._logging import bind_identity, clear_identity
 from ..._record import Record
-from ..errors import USER, one_line
+from ..errors import USER, Failure, one_line
 from ..pipeline import ExecuteArgs, run_attempt
 from .request import AttemptSpec
 
@@ -77,10 +77,11 @@ def run_spec(spec: AttemptSpec, base_environ: dict[str, str], base_cwd: str) -> 
         os.chdir(base_cwd)
     failure = attempt.failure
     outputs = literal_map_bytes(attempt.output_literals) if spec.want_outputs and failure is None else None
-    return Outcome(spec.attempt_id, _failure_fields(failure), attempt.exit_status == TERMINATED_STATUS, outputs)
+    return Outcome(spec.attempt_id, failure_fields(failure), attempt.exit_status == TERMINATED_STATUS, outputs)
 
 
-def _failure_fields(failure: Any) -> dict[str, Any] | None:
+def failure_fields(failure: Failure | None) -> dict[str, Any] | None:
+    """What the server reports of an error document: code, message, origin ("USER"/"SYSTEM"), recoverable."""
     if failure is None:
         return None
     origin = "USER" if failure.origin == USER else "SYSTEM"
