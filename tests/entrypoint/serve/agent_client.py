@@ -23,6 +23,8 @@ from flyteidl.core import execution_pb2, literals_pb2, tasks_pb2
 from flyteidl.service import agent_pb2_grpc
 
 TASK_DIR = Path(__file__).resolve().parent.parent / "task_modules"
+# A log link the shared test daemon is given: GetTask fills in its fields.
+LOG_LINK = ("daemon-logs", "https://logs.example/{hostname}?attempt={attempt_id}&execution={execution}")
 TERMINAL = {
     execution_pb2.TaskExecution.SUCCEEDED,
     execution_pb2.TaskExecution.FAILED,
@@ -81,7 +83,7 @@ def task_template(name: str, module: str = "serve_tasks") -> tasks_pb2.TaskTempl
     """The TaskTemplate ``flytelite serialize`` would register for ``module.name``."""
     import importlib
 
-    from flytelite.task_template import SerializationSettings, to_task_template
+    from flytelite.model.template import SerializationSettings, to_task_template
 
     if str(TASK_DIR) not in sys.path:
         sys.path.insert(0, str(TASK_DIR))

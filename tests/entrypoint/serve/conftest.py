@@ -6,9 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from agent_client import AgentClient, Daemon
-
-LOG_LINK = ("daemon-logs", "https://logs.example/{hostname}?attempt={attempt_id}&execution={execution}")
+from .agent_client import LOG_LINK, AgentClient, Daemon
 
 
 @pytest.fixture(scope="module")

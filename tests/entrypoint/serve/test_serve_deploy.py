@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from flytelite.entrypoint.commands import serve
-from flytelite.tasks import REUSABLE_TASK_TYPE
+from flytelite.model.tasks import REUSABLE_TASK_TYPE
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-from agent_client import AgentClient, int_inputs
-from conftest import LOG_LINK
 from flyteidl.admin import agent_pb2
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from .agent_client import LOG_LINK, int_inputs
 
 Phase = execution_pb2.TaskExecution
 

@@ -9,8 +9,9 @@ import time
 
 import grpc
 import pytest
-from agent_client import TASK_DIR, AgentClient, int_inputs, task_template
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
+
+from .agent_client import TASK_DIR, AgentClient, int_inputs, task_template
 
 Phase = execution_pb2.TaskExecution
 

@@ -22,9 +22,9 @@ from multiprocessing.connection import wait
 from typing import Any, Callable
 
 from ... import io
-from ..._logging import get_logger
+from ...support.logs import get_logger
 from ..errors import SYSTEM, Failure, one_line
-from ..pipeline import ERROR_FILE, OUTPUTS_FILE, Attempt, ExecuteArgs, write_error
+from ..pipeline import ERROR_FILE, OUTPUTS_FILE, write_error
 from .request import AttemptSpec
 from .worker import Outcome, failure_fields, worker_main
 
@@ -288,11 +288,11 @@ class WorkerPool:
 
     def _write_error_document(self, spec: AttemptSpec, failure: Failure) -> None:
         """The document ``execute`` leaves, unless the worker had already committed a verdict."""
-        attempt = Attempt(ExecuteArgs(**spec.options), {**os.environ, **spec.environ})
+        prefix = spec.options["output_prefix"]
         try:
-            if io.exists(attempt.output_uri(OUTPUTS_FILE)) or io.exists(attempt.output_uri(ERROR_FILE)):
+            if io.exists(io.join(prefix, OUTPUTS_FILE)) or io.exists(io.join(prefix, ERROR_FILE)):
                 return
-            write_error(attempt, failure)
+            write_error(prefix, failure, {**os.environ, **spec.environ})
         except Exception as exc:  # noqa: BLE001 - the GetTask answer still carries the verdict
             log.error("could not write the error document", attempt=spec.attempt_id, error=one_line(exc))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._record import Record
+from ...support.records import Record
 from ..options import parse_execute_fast
 
 

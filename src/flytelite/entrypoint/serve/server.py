@@ -23,8 +23,8 @@ from flyteidl.core import execution_pb2, literals_pb2
 from flyteidl.service import agent_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from ..._logging import get_logger
-from ...tasks import REUSABLE_TASK_TYPE
+from ...model.tasks import REUSABLE_TASK_TYPE
+from ...support.logs import get_logger
 from .pool import AttemptState, PoolError, PoolFull, WorkerPool
 from .request import InvalidRequest, build_spec
 

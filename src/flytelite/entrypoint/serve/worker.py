@@ -15,9 +15,9 @@ import os
 import signal
 from typing import Any
 
-from ..._literal_bytes import literal_map_bytes
-from ..._logging import bind_identity, clear_identity
-from ..._record import Record
+from ...support.logs import bind_identity, clear_identity
+from ...support.records import Record
+from ...types import literal_map_bytes
 from ..errors import USER, Failure, one_line
 from ..pipeline import ExecuteArgs, run_attempt
 from .request import AttemptSpec
