@@ -26,7 +26,7 @@ from ...support.logs import get_logger
 from ..errors import SYSTEM, Failure, one_line
 from ..pipeline import ERROR_FILE, OUTPUTS_FILE, write_error
 from .request import AttemptSpec
-from .worker import Outcome, failure_fields, worker_main
+from .worker import STARTED, Outcome, failure_fields, worker_main
 
 log = get_logger("flytelite.serve")
 
@@ -127,18 +127,26 @@ class Worker:
     def _run(self, state: AttemptState) -> Outcome | None:
         """Run ``state`` in the worker; its outcome, or ``None`` when the worker died."""
         self.attempts_run += 1
+        started, outcome = False, None
         try:
             self.conn.send(state.spec)
-            ready = wait([self.conn, self.process.sentinel])
-            outcome = self.conn.recv() if self.conn in ready or self.conn.poll() else None
+            while outcome is None and wait([self.conn, self.process.sentinel]):
+                if not self.conn.poll():
+                    break  # the sentinel only: the worker is gone
+                message = self.conn.recv()
+                started = started or message == STARTED
+                outcome = message if isinstance(message, Outcome) else None
         except (EOFError, OSError):
-            outcome = None
-        if outcome is None:
-            self.process.join()
-            self.pool.worker_died(state, self.process.exitcode)
-        else:
+            pass
+        if outcome is not None:
             self.pool.finish_with(state, outcome)
-        return outcome
+            return outcome
+        self.process.join()
+        if started:
+            self.pool.worker_died(state, self.process.exitcode)
+        else:  # it died before it took the attempt (killed while idle): another worker runs it
+            self.pool.requeue(state, self)
+        return None
 
     def _replace(self) -> bool:
         """A fresh worker in place of this one; False (and the pool told) when none starts."""
@@ -217,6 +225,17 @@ class WorkerPool:
             state.phase, state.message, state.worker = "RUNNING", f"running in worker {worker.index}", worker
             worker.current = state
             return True
+
+    def requeue(self, state: AttemptState, worker: Worker) -> None:
+        """Put back an attempt a worker died before taking; a cancelled one ends instead."""
+        with self.lock:
+            worker.current = None
+            state.worker, state.phase, state.message = None, "QUEUED", "waiting for a worker"
+            if state.cancelled:
+                self._finish(state, "ABORTED", "cancelled before it started", None, None)
+                return
+        log.warning("a worker died before it took the attempt: queued again", attempt=state.spec.attempt_id, worker=worker.index)
+        self.pending.put(state)
 
     def cancel(self, state: AttemptState) -> None:
         """Stop an attempt: a queued one never runs; a running one gets SIGTERM, then SIGKILL after the grace period."""

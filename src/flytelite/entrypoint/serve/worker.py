@@ -23,6 +23,7 @@ from ..pipeline import ExecuteArgs, run_attempt
 from .request import AttemptSpec
 
 TERMINATED_STATUS = 128 + signal.SIGTERM
+STARTED = "started"  # the worker's acknowledgement that it took an attempt
 
 
 class Outcome(Record):
@@ -60,6 +61,7 @@ def worker_main(conn: Any, preload: list[str]) -> None:
             return
         if spec is None:
             return
+        conn.send(STARTED)  # from here on, a death of this worker is the attempt's failure
         outcome = run_spec(spec, base_environ, base_cwd)
         conn.send(outcome)
         if outcome.terminated:
