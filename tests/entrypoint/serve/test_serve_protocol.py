@@ -198,14 +198,20 @@ def test_list_agents_get_agent_and_health(client, daemon):
 
 
 def test_structured_logs_carry_each_attempt_s_identity(client, daemon, tmp_path):
-    resource_meta = client.create(client.create_request("add", tmp_path / "out", int_inputs(a=1, b=2), execution="exec-logged"))
-    client.wait(resource_meta)
+    ok = client.create(client.create_request("add", tmp_path / "ok", int_inputs(a=1, b=2), execution="exec-logged")).decode()
+    failed = client.create(client.create_request("boom", tmp_path / "bad", int_inputs(a=1), execution="exec-failed")).decode()
+    for resource_meta in (ok, failed):
+        client.wait(resource_meta.encode())
     deadline = time.monotonic() + 5
-    while not [e for e in daemon.logs() if e.get("attempt") == resource_meta.decode()]:
-        assert time.monotonic() < deadline
+    while len([e for e in daemon.logs() if e.get("attempt") in (ok, failed)]) < 3:
+        assert time.monotonic() < deadline, [e for e in daemon.logs() if e.get("attempt") in (ok, failed)]
         time.sleep(0.02)
-    [line] = [e for e in daemon.logs() if e.get("attempt") == resource_meta.decode()]
-    assert line["event"] == "attempt finished" and line["execution"] == "exec-logged" and line["task"] == "serve_tasks.add"
+    [finished] = [e for e in daemon.logs() if e.get("attempt") == ok]
+    assert (finished["event"], finished["execution"], finished["task"]) == ("attempt finished", "exec-logged", "serve_tasks.add")
+    lines = {e["event"]: e for e in daemon.logs() if e.get("attempt") == failed}
+    assert set(lines) == {"task failed", "attempt failed"}  # the worker's line and the server's
+    assert all(line["execution"] == "exec-failed" for line in lines.values())
+    assert "bad value 1" in lines["task failed"]["error"]
 
 
 def test_a_worker_killed_like_the_oom_killer_running_or_idle_is_replaced(client, tmp_path):
