@@ -130,6 +130,7 @@ class Node:
         self.interruptible: bool | None = task.metadata.interruptible
         self.requests: Any = None
         self.limits: Any = None
+        self.constants: dict[str, Any] = {}  # input name -> the Literal its constant was checked as
 
 
 class NodeBuilder:
@@ -174,7 +175,7 @@ class NodeBuilder:
         from ..types import LiteralMismatch, to_literal
 
         try:
-            to_literal(value, py_type)
+            node.constants[name] = to_literal(value, py_type)
         except (LiteralMismatch, TypeError, ValueError) as exc:
             raise TypeError(f"{where}: {exc}") from None
 

@@ -47,11 +47,17 @@ def _constant(lit: literals_pb2.Literal) -> literals_pb2.BindingData:
     return literals_pb2.BindingData(scalar=lit.scalar)
 
 
-def bindings(values: dict[str, Any], types: dict[str, Any], blobs: BlobPaths, what: str) -> tuple[list[literals_pb2.Binding], list[str]]:
-    """Bindings sorted by variable name, and the sorted ids of the nodes they read."""
+def bindings(
+    values: dict[str, Any], types: dict[str, Any], blobs: BlobPaths, what: str, constants: dict[str, Any] | None = None
+) -> tuple[list[literals_pb2.Binding], list[str]]:
+    """Bindings sorted by variable name, and the sorted ids of the nodes they read; ``constants`` are already encoded."""
     upstream: set[str] = set()
+    constants = constants or {}
     out = [
-        literals_pb2.Binding(var=name, binding=binding_data(values[name], types[name], upstream, blobs, f"{what} input '{name}'"))
+        literals_pb2.Binding(
+            var=name,
+            binding=_constant(constants[name]) if name in constants else binding_data(values[name], types[name], upstream, blobs, f"{what} input '{name}'"),
+        )
         for name in sorted(values)
     ]
     return out, sorted(upstream)
@@ -68,7 +74,7 @@ def node_metadata(node: Node) -> workflow_pb2.NodeMetadata:
 
 
 def to_node(node: Node, template_id: Any, blobs: BlobPaths) -> workflow_pb2.Node:
-    inputs, upstream = bindings(node.inputs, node.task.call_interface.inputs, blobs, f"node {node.id} ({node.task.name})")
+    inputs, upstream = bindings(node.inputs, node.task.call_interface.inputs, blobs, f"node {node.id} ({node.task.name})", node.constants)
     task_node = workflow_pb2.TaskNode(reference_id=template_id)
     if node.requests is not None or node.limits is not None:
         task_node.overrides.resources.CopyFrom(resources_to_idl(node.requests, node.limits))
