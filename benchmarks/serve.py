@@ -95,11 +95,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--cold-runs", type=int, default=20)
     parser.add_argument("--poll", type=float, default=0.0002, help="seconds between GetTask calls")
+    parser.add_argument("--scratch", default=None, help="where attempts make their scratch folders (TMPDIR; default: the system's)")
     options = parser.parse_args()
     compileall.compile_dir(str(ROOT / "src"), quiet=1)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "FLYTELITE_LOG_LEVEL": "warning"}
-    with tempfile.TemporaryDirectory(prefix="flytelite-serve-bench-") as work:
-        env["TMPDIR"] = work
+    with tempfile.TemporaryDirectory(prefix="flytelite-serve-bench-") as work, tempfile.TemporaryDirectory(dir=options.scratch) as scratch:
+        env["TMPDIR"] = scratch  # each attempt's scratch folder, apart from the outputs, as in a pod
         daemon = Daemon(["--workers", str(options.workers), "--preload", "serve_tasks", "--log-link", "logs=x"], {**env, "FLYTELITE_LOG_LEVEL": "info"})
         try:
             time.sleep(1)

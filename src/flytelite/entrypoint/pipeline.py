@@ -98,7 +98,6 @@ class Attempt:
         self.futures: bytes | None = None  # a dynamic task's serialized DynamicJobSpec, written instead of outputs
         self.timings: list[tuple[str, float, float]] = []
         self.failure: Failure | None = None  # what the error document records, once written
-        self.exit_status: int | None = None
 
     def output_uri(self, name: str) -> str:
         return io.join(self.args.output_prefix, name)
@@ -359,26 +358,18 @@ def run_execute(options: dict[str, Any], map_task: bool = False) -> int:
 
 def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
     """Run one attempt and leave its verdict under the output prefix; returns the exit status."""
-    exit_status = run_attempt(args, environ).exit_status
-    assert exit_status is not None
-    return exit_status
-
-
-def run_attempt(args: ExecuteArgs, environ: Mapping[str, str] | None = None, input_bytes: bytes | None = None) -> Attempt:
-    """``execute`` without leaving the process: the finished attempt (exit status, failure) is returned.
-
-    ``input_bytes`` (a serialized ``LiteralMap``) replaces reading ``args.inputs``.
-    """
     attempt = Attempt(args, environ)
-    attempt.input_bytes = input_bytes
     try:
-        attempt.exit_status = _execute(attempt)
+        return run_to_verdict(attempt)
     finally:
-        _remove_working_directory(attempt)
-    return attempt
+        remove_working_directory(attempt)
 
 
-def _execute(attempt: Attempt) -> int:
+def run_to_verdict(attempt: Attempt) -> int:
+    """Run the attempt's steps and record its verdict; the exit status. The scratch folder is the caller's to remove.
+
+    An attempt given ``input_bytes`` (a warm worker's, whose request carries the inputs) does not read ``--inputs``.
+    """
     with terminate_on_sigterm():
         try:
             _run_steps(attempt, TEST_STEPS if attempt.args.test else EXECUTE_STEPS)
@@ -394,7 +385,7 @@ def _execute(attempt: Attempt) -> int:
     return 0
 
 
-def _remove_working_directory(attempt: Attempt) -> None:
+def remove_working_directory(attempt: Attempt) -> None:
     """Remove the attempt's scratch folder, unless it holds the (fallback) raw output prefix."""
     ctx = attempt.ctx
     if ctx is None or attempt.args.raw_output_data_prefix is None:

@@ -137,3 +137,17 @@ def test_sigterm_to_the_daemon_stops_running_attempts_with_execute_s_document(st
     error = errors_pb2.ErrorDocument.FromString((tmp_path / "running" / "error.pb").read_bytes()).error
     assert "Terminated" in error.message and error.kind == errors_pb2.ContainerError.RECOVERABLE
     assert queued and not (tmp_path / "queued").exists()  # never started: nothing written
+
+
+def test_attempts_leave_no_scratch_folder_behind(start_daemon, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    daemon = start_daemon("--workers", "1", "--preload", "serve_tasks", env={"TMPDIR": str(scratch)})
+    client = AgentClient(daemon.port)
+    assert client.run("add", tmp_path / "ok", int_inputs(a=1, b=2)).phase == Phase.SUCCEEDED
+    assert client.run("boom", tmp_path / "bad", int_inputs(a=1)).phase == Phase.FAILED
+    deadline = time.monotonic() + 10
+    while [p for p in scratch.iterdir() if p.name.startswith("flytelite-")]:  # removed once the verdict is reported
+        assert time.monotonic() < deadline, sorted(p.name for p in scratch.iterdir())
+        time.sleep(0.02)
+    client.close()
