@@ -56,6 +56,8 @@ def execute_options(template: Any) -> dict[str, Any]:
     args = list(template.container.args)
     if "fast-execute" in args:
         raise InvalidRequest("fast-registered tasks cannot run in flytelite serve: put the code in the daemon's image and register without --fast")
+    if "map-execute" in args:
+        raise InvalidRequest("map tasks cannot run in flytelite serve: their subtasks run as pods of an array node")
     if "execute" not in args:
         raise InvalidRequest(f"the container args are not a flytelite execute command: {' '.join(args)[:300]}")
     options = parse_execute_fast(args[args.index("execute") + 1 :])
