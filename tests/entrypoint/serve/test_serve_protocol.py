@@ -95,12 +95,20 @@ def test_requests_the_daemon_cannot_run_get_a_clear_status(client, tmp_path):
     with pytest.raises(grpc.RpcError) as raised:
         client.create(request)
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND and "python-task" in raised.value.details()
-    request = client.create_request("add", tmp_path / "out", int_inputs(a=1, b=2))
-    del request.template.container.args[:]
-    request.template.container.args.extend(["python", "-c", "print(1)"])
-    with pytest.raises(grpc.RpcError) as raised:
-        client.create(request)
-    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "not a flytelite execute command" in raised.value.details()
+    execute_args = list(client.template("add").container.args)
+    refused = {
+        "not a flytelite execute command": ["python", "-c", "print(1)"],
+        "fast-registered": ["flytelite", "fast-execute", "--additional-distribution", "s3://b/c.tar.gz", "--", *execute_args],
+        "map tasks": ["flytelite", "map-execute", *execute_args[2:]],
+        "names no task": execute_args[: execute_args.index("--") + 1],
+    }
+    for reason, args in refused.items():
+        request = client.create_request("add", tmp_path / "out", int_inputs(a=1, b=2))
+        del request.template.container.args[:]
+        request.template.container.args.extend(args)
+        with pytest.raises(grpc.RpcError) as raised:
+            client.create(request)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and reason in raised.value.details()
     with pytest.raises(grpc.RpcError) as raised:
         client.get(b"no-such-attempt")
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
