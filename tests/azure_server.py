@@ -69,6 +69,7 @@ class AzureServer:
     account: str = ACCOUNT
     account_key: str = ACCOUNT_KEY
     scheme = "abfs"
+    kind = "azure"  # the name of its fixtures
 
     @property
     def endpoint(self) -> str:

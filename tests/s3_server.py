@@ -77,6 +77,7 @@ class S3Server:
     buckets: list[str] = field(default_factory=list)
 
     scheme = "s3"
+    kind = "s3"  # the name of its fixtures
 
     @property
     def port(self) -> int:
