@@ -32,3 +32,9 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path, where: str) -> Stora
 def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     """A :class:`Storage` with everything on a server: SeaweedFS (S3), then Azurite (Azure Blob)."""
     return _on_server(request, tmp_path, request.param).on_remote()
+
+
+@pytest.fixture
+def s3(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """A :class:`Storage` with everything on SeaweedFS, for what only S3 has (its credential variables)."""
+    return _on_server(request, tmp_path, "s3").on_remote()
