@@ -72,3 +72,10 @@ def azure_env(azure_server: AzureServer, monkeypatch: pytest.MonkeyPatch) -> dic
 def azure_container(azure_server: AzureServer, azure_env: dict[str, str]) -> str:
     """A fresh, empty container on ``azure_server``; the environment points at the server."""
     return azure_server.create_bucket()
+
+
+@pytest.fixture
+def no_cloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No storage configuration or credentials of any cloud in the process environment."""
+    for name in CLOUD_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)

@@ -91,14 +91,6 @@ def test_object_not_found(azure_server: AzureServer, azure_container: str, tmp_p
 # ---- Azure without a server ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def no_cloud_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conftest import CLOUD_ENV_VARS
-
-    for name in CLOUD_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.mark.parametrize(
     "uri,expected",
     [
