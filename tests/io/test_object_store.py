@@ -11,7 +11,7 @@ import obstore
 import pytest
 
 import flytelite.io as fio
-from trees import read_tree, write_tree
+from .trees import read_tree, write_tree
 
 
 def _make_tree(root: Path, count: int) -> dict[str, bytes]:

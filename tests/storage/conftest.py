@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storage_helpers import REMOTE_SERVERS, Storage
+from .storage_helpers import REMOTE_SERVERS, Storage
 
 
 def _on_server(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> Storage:

@@ -90,7 +90,7 @@ def run_child(command: list[str], env: dict[str, str]) -> int:
 
 def fast_execute(distribution: str, dest_dir: str | None, command: list[str]) -> int:
     """Fetch and unpack ``distribution`` into ``dest_dir`` (the working directory when absent), then run ``command``."""
-    from .._logging import get_logger
+    from ..support.logs import get_logger
 
     log = get_logger("flytelite.fast_execute")
     if not command:
@@ -123,12 +123,12 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
     try:
         return fast_execute(distribution, dest_dir, command)
     except Exception as exc:  # noqa: BLE001 - the attempt's verdict must be written
-        from ..exceptions import TaskError
-        from .pipeline import Attempt, ExecuteArgs, fail
+        from ..support.exceptions import TaskError
+        from .pipeline import fail_before_attempt
 
         output_prefix = _option_value(command, "--output-prefix")
         if isinstance(exc, UnsafeArchiveError):
             exc = TaskError(f"the code archive {distribution} is unsafe: {exc}", origin="USER")
         if output_prefix is None:
             raise
-        return fail(Attempt(ExecuteArgs(inputs="", output_prefix=output_prefix)), exc)
+        return fail_before_attempt(output_prefix, exc, os.environ)

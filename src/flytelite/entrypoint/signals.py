@@ -15,7 +15,7 @@ import signal
 import threading
 from typing import Any, Iterator
 
-from ..exceptions import TerminatedError
+from ..support.exceptions import TerminatedError
 
 _committed = False
 
