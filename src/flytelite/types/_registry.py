@@ -6,6 +6,7 @@ own modules, imported the first time a type needs them.
 
 from __future__ import annotations
 
+import collections.abc
 import datetime
 import enum
 import functools
@@ -24,6 +25,7 @@ from ._builtins import (
     EnumCodec,
     FloatCodec,
     IntCodec,
+    IteratorCodec,
     ListCodec,
     NoneCodec,
     StrCodec,
@@ -86,10 +88,16 @@ def _build_codec_of(py_type: Any) -> Codec:
         if not args:
             raise UnsupportedType("list needs an element type, e.g. list[int]")
         return ListCodec(py_type, codec_for(args[0]))
+    if origin is collections.abc.Iterator:
+        if not args:
+            raise UnsupportedType("Iterator needs an element type, e.g. Iterator[int]")
+        return IteratorCodec(py_type, codec_for(args[0]))
     if origin is dict:
-        if args and args[0] is not str:
-            raise UnsupportedType(f"{type_name(py_type)}: Flyte maps need string keys, e.g. dict[str, int]")
-        return DictCodec(py_type, codec_for(args[1])) if args else _structured().UntypedDictCodec()
+        if not args:
+            return _structured().UntypedDictCodec()
+        if args[0] is str:
+            return DictCodec(py_type, codec_for(args[1]))
+        return _structured().KeyedDictCodec(py_type)
     if py_type is dict:
         return _structured().UntypedDictCodec()
     if isinstance(py_type, type):
