@@ -285,7 +285,7 @@ def test_varargs_rejected():
     [
         (tuple, "tuple is not a Flyte type"),
         (set[int], r"set\[int\] cannot be expressed"),
-        (dict[int, str], "string keys"),
+        (dict[tuple[int, int], str], "keys must be int, float, bool, str or an Enum"),
         (list, "list is not a Flyte type"),
     ],
 )
