@@ -151,3 +151,57 @@ def test_reads_flytekit_dataframe(tmp_path):
     shutil.copyfile(os.path.join(GOLDEN, "dataframe.00000.parquet"), folder / "00000")
     golden.scalar.structured_dataset.uri = str(folder)  # it lived in the generator's temporary folder
     pd.testing.assert_frame_equal(to_python(golden, pd.DataFrame), df)
+
+
+# --- torch and numpy (golden/<name>.blob is the file flytekit wrote) ---------------------------------
+
+
+def _array_value(name):
+    import numpy
+    import torch
+
+    torch.manual_seed(0)
+    return {
+        "torch_tensor": (torch.Tensor, torch.arange(12, dtype=torch.float32).reshape(3, 4)),
+        "torch_module": (torch.nn.Module, torch.nn.Linear(3, 2)),
+        "numpy_array": (numpy.ndarray, numpy.arange(12, dtype=numpy.float32).reshape(3, 4)),
+    }[name]
+
+
+def _same_array(name, expected, got):
+    import numpy
+    import torch
+
+    if name == "torch_module":
+        pairs = zip(expected.state_dict().values(), got.state_dict().values())
+        return type(got) is type(expected) and all(torch.equal(a, b) for a, b in pairs)
+    if name == "torch_tensor":
+        return type(got) is torch.Tensor and torch.equal(got, expected)
+    return type(got) is numpy.ndarray and got.dtype == expected.dtype and numpy.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", sorted(cases.ARRAY_CASES))
+def test_array_literal_type_and_blob_metadata_match_flytekit(name):
+    py_type, value = _array_value(name)
+    assert literal_type(py_type) == _read(types_pb2.LiteralType, f"{name}.literal_type.pb")
+    ours = to_literal(value, py_type)
+    golden = _read(literals_pb2.Literal, f"{name}.literal.pb")
+    assert ours.scalar.blob.metadata == golden.scalar.blob.metadata
+    assert _same_array(name, value, to_python(ours, py_type))
+
+
+@pytest.mark.parametrize("name", sorted(cases.ARRAY_CASES))
+def test_reads_flytekit_array_blob(name):
+    py_type, value = _array_value(name)
+    golden = _read(literals_pb2.Literal, f"{name}.literal.pb")
+    golden.scalar.blob.uri = os.path.join(GOLDEN, f"{name}.blob")
+    assert _same_array(name, value, to_python(golden, py_type))
+
+
+def test_numpy_blob_has_flytekit_bytes():
+    import numpy
+
+    py_type, value = _array_value("numpy_array")
+    ours = to_literal(value, numpy.ndarray)
+    with open(ours.scalar.blob.uri, "rb") as mine, open(os.path.join(GOLDEN, "numpy_array.blob"), "rb") as theirs:
+        assert mine.read() == theirs.read()
