@@ -24,6 +24,8 @@ _EXPORTS = {
     "TaskError": "flytelite.support.exceptions",
     "File": "flytelite.types.files",
     "Directory": "flytelite.types.files",
+    "FlyteFile": "flytelite.types.files",
+    "FlyteDirectory": "flytelite.types.files",
     "map_task": "flytelite.model.map_task",
     "Deck": "flytelite.runtime.deck",
     "span": "flytelite.runtime.deck",

@@ -14,6 +14,8 @@ PUBLIC = [
     "Elastic",
     "ExecutionContext",
     "File",
+    "FlyteDirectory",
+    "FlyteFile",
     "IgnoreOutputs",
     "Master",
     "PyTorch",

@@ -106,3 +106,11 @@ def _literal_map(literals: dict[str, literals_pb2.Literal]) -> literals_pb2.Lite
     for name, lit in literals.items():
         out.literals[name].CopyFrom(lit)
     return out
+
+
+def test_flytekit_file_names_are_the_same_classes():
+    import flytelite
+
+    assert flytelite.FlyteFile is flytelite.File and flytelite.FlyteDirectory is flytelite.Directory
+    lit = to_literal(flytelite.FlyteFile("s3://bucket/key.csv"), flytelite.FlyteFile)
+    assert lit.scalar.blob.uri == "s3://bucket/key.csv"

@@ -145,6 +145,11 @@ class _BlobCodec(Codec):
         return self.py_type(scalar.blob.uri)
 
 
+# flytekit's names, so that ported code needs no rename.
+FlyteFile = File
+FlyteDirectory = Directory
+
+
 class FileCodec(_BlobCodec):
     dimensionality = SINGLE
     union_tag = "FlyteFilePath"
