@@ -26,6 +26,7 @@ sys.path.insert(0, str(HERE))
 import cases  # noqa: E402  (the shared case definitions; standard library only)
 
 import flytekit  # noqa: E402
+import flytekit.extras.accelerators  # noqa: E402
 from flytekit import task  # noqa: E402
 from flytekit.core.context_manager import FlyteContextManager  # noqa: E402
 from flytekit.core.data_persistence import FileAccessProvider  # noqa: E402
@@ -76,6 +77,39 @@ def configured(a: int, b: int = 3) -> int:
     return a + b
 
 
+@task(
+    accelerator=flytekit.extras.accelerators.T4,
+    shared_memory="2Gi",
+    labels={"team": "ml"},
+    annotations={"owner": "ada"},
+    cache=flytekit.Cache(version="7", serialize=True, ignored_inputs=("b",)),
+    environment={"MODE": "train"},
+)
+def ml_settings(a: int, b: int) -> int:
+    return a + b
+
+
+def _pod_spec():
+    from kubernetes.client import V1Container, V1PodSpec, V1Toleration
+
+    return V1PodSpec(
+        containers=[V1Container(name="sidecar", image="busybox:1")],
+        node_selector={"gpu": "yes"},
+        tolerations=[V1Toleration(key="k", operator="Exists", effect="NoSchedule")],
+    )
+
+
+@task(
+    pod_template=flytekit.PodTemplate(primary_container_name="main", labels={"l": "v"}, annotations={"an": "av"}, pod_spec=_pod_spec()),
+    accelerator=flytekit.extras.accelerators.A100.partition_1g_5gb,
+    shared_memory=True,
+    requests=flytekit.Resources(cpu="1", mem="1Gi", gpu="1"),
+    environment={"MODE": "train"},
+)
+def podded(a: int) -> int:
+    return a
+
+
 def write_task_template(manifest) -> None:
     """The TaskTemplate flytekit registers for `configured`, to compare metadata and container with ours."""
     from collections import OrderedDict
@@ -89,9 +123,11 @@ def write_task_template(manifest) -> None:
         domain="d",
         version="v1",
     )
-    spec = get_serializable(OrderedDict(), settings, configured)
-    write_pb(GOLDEN / "task_template_configured.pb", spec.template.to_flyte_idl())
-    manifest["task_templates"] = {"task_template_configured": {"file": "task_template_configured.pb", "project": "p", "domain": "d", "version": "v1", "image": "ghcr.io/acme/img:1"}}
+    manifest["task_templates"] = {}
+    for name, tk in (("task_template_configured", configured), ("task_template_ml", ml_settings), ("task_template_pod", podded)):
+        spec = get_serializable(OrderedDict(), settings, tk)
+        write_pb(GOLDEN / f"{name}.pb", spec.template.to_flyte_idl())
+        manifest["task_templates"][name] = {"file": f"{name}.pb", "project": "p", "domain": "d", "version": "v1", "image": "ghcr.io/acme/img:1"}
 
 
 def write_dataframe(ctx, manifest) -> None:

@@ -8,6 +8,7 @@ import sys
 import flytelite
 
 PUBLIC = [
+    "Cache",
     "CleanPodPolicy",
     "Deck",
     "Directory",
@@ -16,8 +17,10 @@ PUBLIC = [
     "File",
     "FlyteDirectory",
     "FlyteFile",
+    "GPUAccelerator",
     "IgnoreOutputs",
     "Master",
+    "PodTemplate",
     "PyTorch",
     "RecoverableException",
     "Resources",
