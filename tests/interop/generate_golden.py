@@ -214,6 +214,30 @@ def write_arrays(ctx, manifest, failures) -> None:
         manifest["cases"][name] = entry
 
 
+def write_pydantic_files(ctx, manifest, failures) -> None:
+    """A pydantic model with file and folder fields (tests/interop/test_golden.py defines the same model)."""
+    import pydantic
+
+    class Report(pydantic.BaseModel):
+        name: str
+        data: FlyteFile
+        folder: FlyteDirectory
+
+    value = Report(name="r", data=FlyteFile("s3://my-bucket/data/report.csv"), folder=FlyteDirectory("s3://my-bucket/data/images"))
+    lt = TypeEngine.to_literal_type(Report)
+    lit = fresh_to_literal(ctx, value, Report, lt)
+    write_pb(GOLDEN / "pydantic_files.literal_type.pb", lt.to_flyte_idl())
+    write_pb(GOLDEN / "pydantic_files.literal.pb", lit.to_flyte_idl())
+    back = TypeEngine.to_python_value(ctx, reread_literal(GOLDEN / "pydantic_files.literal.pb"), Report)
+    ok = back.name == "r" and back.data.remote_source == value.data.path and back.folder.remote_source == value.folder.path
+    if not ok:
+        failures.append(f"pydantic_files: read back {back!r}")
+    manifest["cases"]["pydantic_files"] = {
+        "python_type": "Report(name: str, data: FlyteFile, folder: FlyteDirectory)", "value": repr(value),
+        "files": ["pydantic_files.literal_type.pb", "pydantic_files.literal.pb"], "compare": "exact", "roundtrip_ok": ok,
+    }
+
+
 def flytekit_type_and_value(python_type, value):
     """Map the flytekit-free sentinels of cases.py onto flytekit types."""
     if python_type is cases.FILE:
@@ -393,6 +417,7 @@ def main() -> int:
         write_task_template(manifest)
         write_dataframe(ctx, manifest)
         write_arrays(ctx, manifest, failures)
+        write_pydantic_files(ctx, manifest, failures)
 
     manifest["note_txt"] = "each .pb has a .txt sibling with its google.protobuf.text_format dump, for humans"
     (GOLDEN / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

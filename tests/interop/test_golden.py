@@ -205,3 +205,48 @@ def test_numpy_blob_has_flytekit_bytes():
     ours = to_literal(value, numpy.ndarray)
     with open(ours.scalar.blob.uri, "rb") as mine, open(os.path.join(GOLDEN, "numpy_array.blob"), "rb") as theirs:
         assert mine.read() == theirs.read()
+
+
+# --- a pydantic model with file and folder fields ---------------------------------------------------
+
+
+def _report_model():
+    import pydantic
+
+    class Report(pydantic.BaseModel):
+        name: str
+        data: File
+        folder: Directory
+
+    return Report
+
+
+def test_pydantic_model_with_files_matches_flytekit():
+    from google.protobuf import json_format
+
+    report = _report_model()
+    theirs = _read(types_pb2.LiteralType, "pydantic_files.literal_type.pb")
+    ours = literal_type(report)
+    assert ours.structure == theirs.structure and ours.annotation == theirs.annotation
+    their_schema, our_schema = (json_format.MessageToDict(t.metadata) for t in (theirs, ours))
+    assert our_schema["required"] == their_schema["required"]
+    assert sorted(our_schema["properties"]) == sorted(their_schema["properties"])
+    value = report(name="r", data=File("s3://my-bucket/data/report.csv"), folder=Directory("s3://my-bucket/data/images"))
+    assert to_literal(value, report) == _read(literals_pb2.Literal, "pydantic_files.literal.pb")
+
+
+def test_reads_flytekit_pydantic_model_with_files():
+    report = _report_model()
+    back = to_python(_read(literals_pb2.Literal, "pydantic_files.literal.pb"), report)
+    assert back.data == File("s3://my-bucket/data/report.csv") and back.folder == Directory("s3://my-bucket/data/images")
+
+
+def test_pydantic_file_field_of_the_wrong_shape_is_a_clear_error():
+    from flytelite.types import LiteralMismatch
+    import msgpack
+
+    report = _report_model()
+    lit = _read(literals_pb2.Literal, "pydantic_files.literal.pb")
+    lit.scalar.binary.value = msgpack.packb({"name": "r", "data": 5, "folder": {"path": "s3://b/d"}})
+    with pytest.raises(LiteralMismatch, match=r"(?s)expected Report, got data that fails validation.*data.*expected a File, a path or"):
+        to_python(lit, report)

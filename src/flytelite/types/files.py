@@ -64,6 +64,33 @@ class _PathValue(os.PathLike):
         self._upload(target)
         return target
 
+    # --- as a pydantic field: {"path": uri} in JSON, as flytekit writes FlyteFile fields ---
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(
+            cls._from_pydantic,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda value: {"path": value.__flytelite_path__()}, when_used="json"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "object", "title": cls.__name__, "properties": {"path": {"type": "string"}}, "required": ["path"]}
+
+    @classmethod
+    def _from_pydantic(cls, value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict) and isinstance(value.get("path"), str):
+            return cls(value["path"])
+        if isinstance(value, (str, os.PathLike)):
+            return cls(value)
+        raise ValueError(f"expected a {cls.__name__}, a path or {{'path': uri}}, got {type(value).__name__}")
+
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.path == self.path  # type: ignore[attr-defined]
 
