@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -107,9 +108,26 @@ def _parameters(fn: Callable[..., Any]) -> tuple[list[str], dict[str, Any]]:
     return positional + keyword_only, defaults
 
 
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except TypeError:
+        # `-> (A, B)` under `from __future__ import annotations`: typing refuses a tuple as an annotation,
+        # so the return is evaluated apart, in the function's module, like the others.
+        annotations = getattr(fn, "__annotations__", {})
+        written = annotations.get("return")
+        if not isinstance(written, str):
+            raise
+        inputs_only = types.SimpleNamespace(__annotations__={k: v for k, v in annotations.items() if k != "return"})
+        globalns = getattr(fn, "__globals__", {})
+        hints = typing.get_type_hints(inputs_only, globalns=globalns, include_extras=True)
+        hints["return"] = eval(written, globalns)  # noqa: S307 - the module's own annotation text
+        return hints
+
+
 def interface_of(fn: Callable[..., Any]) -> Interface:
     """Read a function's annotations; every input and the return must be annotated."""
-    hints = typing.get_type_hints(fn, include_extras=True)
+    hints = _type_hints(fn)
     names, defaults = _parameters(fn)
     inputs = {}
     for name in names:
