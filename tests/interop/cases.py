@@ -27,6 +27,7 @@ class Special(str):
 
 
 FILE = Special("file")  # value: remote URI string -> FlyteFile
+FILE_CSV = Special("file_csv")  # value: remote URI string -> FlyteFile["csv"]
 DIRECTORY = Special("directory")  # value: remote URI string -> FlyteDirectory
 PICKLE = Special("pickle")  # value: an object of a class no transformer handles
 
@@ -140,6 +141,7 @@ if Config is not None:
 
 CASES += [
     ("file_remote", FILE, "s3://my-bucket/data/report.csv"),
+    ("file_csv_remote", FILE_CSV, "s3://my-bucket/data/report.csv"),
     ("dir_remote", DIRECTORY, "s3://my-bucket/data/images"),
     ("pickle", PICKLE, Opaque({"k": [1, 2]})),
 ]

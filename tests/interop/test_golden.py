@@ -15,7 +15,7 @@ from flytelite import Directory, File, task  # noqa: E402
 from flytelite.types import BlobPaths, storing_blobs, literal_type, to_literal, to_python  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
-SPECIAL_TYPES = {cases.FILE: File, cases.DIRECTORY: Directory, cases.PICKLE: cases.Opaque}
+SPECIAL_TYPES = {cases.FILE: File, cases.FILE_CSV: File["csv"], cases.DIRECTORY: Directory, cases.PICKLE: cases.Opaque}
 
 
 def _read(message_type, name):
@@ -30,7 +30,7 @@ def _our_type(python_type):
 
 
 def _our_value(python_type, value):
-    if python_type in (cases.FILE, cases.DIRECTORY):
+    if python_type in (cases.FILE, cases.FILE_CSV, cases.DIRECTORY):
         return SPECIAL_TYPES[python_type](value)
     return value
 

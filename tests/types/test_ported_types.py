@@ -114,3 +114,19 @@ def test_flytekit_file_names_are_the_same_classes():
     assert flytelite.FlyteFile is flytelite.File and flytelite.FlyteDirectory is flytelite.Directory
     lit = to_literal(flytelite.FlyteFile("s3://bucket/key.csv"), flytelite.FlyteFile)
     assert lit.scalar.blob.uri == "s3://bucket/key.csv"
+
+
+def test_typed_files_carry_their_format_like_flytekit(tmp_path):
+    from flytelite.types import BlobPaths
+    from flytelite.types.files import CSVFile, Directory, File, PNGImageFile
+
+    assert File["csv"] is CSVFile and File[".csv"] is CSVFile and PNGImageFile.file_format == "png"
+    assert literal_type(CSVFile).blob.format == "csv" and literal_type(File).blob.format == ""
+    local = tmp_path / "report.csv"
+    local.write_text("a,b\n")
+    lit = to_literal(File(str(local)), CSVFile, BlobPaths(str(tmp_path / "raw"), str(tmp_path)))
+    assert lit.scalar.blob.metadata.type.format == "csv"
+    back = to_python(lit, CSVFile)
+    assert type(back) is CSVFile and open(back).read() == "a,b\n"
+    with pytest.raises(TypeError, match=r"output 'o0'.*expected File\[csv\], got Directory"):
+        encode_map({"o0": Directory("s3://bucket/folder")}, {"o0": CSVFile})
