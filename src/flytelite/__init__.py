@@ -25,6 +25,7 @@ _EXPORTS = {
     "ExecutionContext": "flytelite.runtime.context",
     "IgnoreOutputs": "flytelite.support.exceptions",
     "RecoverableException": "flytelite.support.exceptions",
+    "FlyteRecoverableException": "flytelite.support.exceptions",
     "TaskError": "flytelite.support.exceptions",
     "File": "flytelite.types.files",
     "Directory": "flytelite.types.files",

@@ -11,7 +11,6 @@ from google.protobuf import json_format
 
 from flytelite import Cache, PodTemplate, Resources, task
 from flytelite.model.accelerators import A100, T4
-
 from flytelite.model.template import SerializationSettings, to_task_template
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
@@ -110,3 +109,20 @@ def test_accelerator_by_device_name():
         pass
 
     assert to_task_template(f, SETTINGS).extended_resources.gpu_accelerator.device == "nvidia-l4"
+
+
+def test_secret_mount_type_names_serialize_like_flytekit():
+    from flytelite import Secret
+
+    @task(secret_requests=[Secret(group="aws", key="token", mount_requirement=Secret.MountType.ENV_VAR)])
+    def f() -> None:
+        pass
+
+    secret = to_task_template(f, SETTINGS).security_context.secrets[0]
+    assert secret.mount_requirement == secret.ENV_VAR
+
+
+def test_flytekit_recoverable_exception_name():
+    import flytelite
+
+    assert flytelite.FlyteRecoverableException is flytelite.RecoverableException

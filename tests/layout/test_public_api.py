@@ -17,6 +17,7 @@ PUBLIC = [
     "File",
     "FlyteDirectory",
     "FlyteFile",
+    "FlyteRecoverableException",
     "GPUAccelerator",
     "IgnoreOutputs",
     "Master",

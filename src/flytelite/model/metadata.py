@@ -20,10 +20,19 @@ class Resources(Record):
         return [(name, getattr(self, name)) for name in self.__slots__ if getattr(self, name) is not None]
 
 
+class _MountType:
+    """flytekit's ``Secret.MountType`` names: ``Secret(..., mount_requirement=Secret.MountType.ENV_VAR)``."""
+
+    ANY = "ANY"
+    ENV_VAR = "ENV_VAR"
+    FILE = "FILE"
+
+
 class Secret(Record):
     """A secret the task needs mounted: ``Secret(group="aws", key="token")``."""
 
     __slots__ = ("group", "key", "mount_requirement")
+    MountType = _MountType
 
     def __init__(self, group: str, key: str | None = None, mount_requirement: str = "ANY") -> None:
         if not group:
