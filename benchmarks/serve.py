@@ -101,7 +101,7 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "FLYTELITE_LOG_LEVEL": "warning"}
     with tempfile.TemporaryDirectory(prefix="flytelite-serve-bench-") as work, tempfile.TemporaryDirectory(dir=options.scratch) as scratch:
         env["TMPDIR"] = scratch  # each attempt's scratch folder, apart from the outputs, as in a pod
-        daemon = Daemon(["--workers", str(options.workers), "--preload", "serve_tasks", "--log-link", "logs=x"], {**env, "FLYTELITE_LOG_LEVEL": "info"})
+        daemon = Daemon(["--workers", str(options.workers), "--preload", "serve_tasks"], {**env, "FLYTELITE_LOG_LEVEL": "info"})
         try:
             time.sleep(1)
             tree = process_tree(daemon.process.pid)
