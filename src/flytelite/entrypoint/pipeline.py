@@ -25,7 +25,7 @@ from ..support.scratch import make_working_directory
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from .errors import Failure, UserCodeError, classify, one_line
-from .signals import committing, task_timeout, terminate_on_sigterm
+from .signals import accept_held_sigterm, committing, task_timeout, terminate_on_sigterm
 
 log = get_logger("flytelite.execute")
 
@@ -372,6 +372,7 @@ def run_to_verdict(attempt: Attempt) -> int:
     """
     with terminate_on_sigterm():
         try:
+            accept_held_sigterm()  # inside the try: a SIGTERM sent before the attempt began ends it with a document
             _run_steps(attempt, TEST_STEPS if attempt.args.test else EXECUTE_STEPS)
         except IgnoreOutputs:
             log.info("the task asked to ignore its outputs: nothing is written")

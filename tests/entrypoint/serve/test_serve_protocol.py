@@ -122,7 +122,7 @@ def test_delete_stops_a_sleeping_task_with_execute_s_sigterm_document(client, tm
     while client.get(resource_meta).phase != Phase.RUNNING:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    time.sleep(0.2)  # inside time.sleep, not still starting the attempt
+    time.sleep(0.2)  # inside time.sleep
     started = time.monotonic()
     client.delete(resource_meta)
     resource = client.wait(resource_meta, timeout=30)

@@ -151,3 +151,38 @@ def test_attempts_leave_no_scratch_folder_behind(start_daemon, tmp_path):
         assert time.monotonic() < deadline, sorted(p.name for p in scratch.iterdir())
         time.sleep(0.02)
     client.close()
+
+
+HELD_SIGTERM_SCRIPT = """
+import os, signal, sys
+from flytelite.entrypoint.pipeline import Attempt, ExecuteArgs, run_to_verdict
+from flytelite.entrypoint.signals import hold_sigterm
+
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+hold_sigterm()  # as a worker does between attempts
+out, inputs = sys.argv[1], bytes.fromhex(sys.argv[2])
+
+def attempt(prefix):
+    args = ExecuteArgs(inputs="the request's inputs", output_prefix=prefix, raw_output_data_prefix=prefix + "-raw",
+                       loader_args=("task-module", "serve_tasks", "task-name", "add"))
+    started = Attempt(args)
+    started.input_bytes = inputs
+    return started
+
+os.kill(os.getpid(), signal.SIGTERM)  # sent as the worker takes the attempt, before any handler of the task's
+print(run_to_verdict(attempt(out + "/held")))
+hold_sigterm()
+print(run_to_verdict(attempt(out + "/next")))
+os.kill(os.getpid(), signal.SIGTERM)  # late: its attempt has its verdict
+hold_sigterm()
+print(run_to_verdict(attempt(out + "/after-late")))
+"""
+
+
+def test_a_sigterm_sent_as_an_attempt_begins_is_held_until_the_pipeline_records_it(module_env, tmp_path):
+    inputs = int_inputs(a=1, b=2).SerializeToString().hex()
+    result = subprocess.run([sys.executable, "-c", HELD_SIGTERM_SCRIPT, str(tmp_path), inputs], cwd=TASK_DIR, env=module_env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["143", "0", "0"], result.stdout + result.stderr
+    error = errors_pb2.ErrorDocument.FromString((tmp_path / "held" / "error.pb").read_bytes()).error
+    assert "Terminated" in error.message and error.kind == errors_pb2.ContainerError.RECOVERABLE
+    assert sorted(os.listdir(tmp_path / "next")) == ["outputs.pb"] and sorted(os.listdir(tmp_path / "after-late")) == ["outputs.pb"]

@@ -3,9 +3,10 @@
 It runs one attempt at a time through the same pipeline as ``flytelite execute`` (so the files
 under the output prefix are the ones a pod would leave) and reports an :class:`Outcome` to the
 server. Between attempts it restores the environment and the working directory; imports and
-module globals persist, which is the point. SIGTERM is ignored between attempts and, during one,
-ends it with the same error document ``execute`` leaves; the worker then exits, since the task was
-stopped at an arbitrary point and its module state can no longer be trusted.
+module globals persist, which is the point. SIGTERM ends an attempt with the same error document
+``execute`` leaves (one sent as the attempt begins is held until the pipeline can record it); the
+worker then exits, since the task was stopped at an arbitrary point and its module state can no
+longer be trusted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ...support.records import Record
 from ...types import literal_map_bytes
 from ..errors import USER, Failure, one_line
 from ..pipeline import Attempt, ExecuteArgs, remove_working_directory, run_to_verdict
+from ..signals import hold_sigterm
 from .request import AttemptSpec
 
 TERMINATED_STATUS = 128 + signal.SIGTERM
@@ -48,7 +50,10 @@ def import_preloads(modules: list[str]) -> list[str]:
 
 def worker_main(conn: Any, preload: list[str]) -> None:
     """The worker's loop: receive an :class:`AttemptSpec`, run it, send its :class:`Outcome`; ``None`` ends it."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the pipeline installs its own handler during an attempt
+    # SIGTERM is held between attempts: one sent as an attempt begins reaches it once the pipeline
+    # can record it (accept_held_sigterm); one that arrives after the verdict is dropped (hold_sigterm).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    hold_sigterm()
     errors = import_preloads(preload)
     conn.send(("ready", errors))
     if errors:
@@ -80,6 +85,7 @@ def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], 
     try:
         exit_status = run_to_verdict(attempt)
     finally:
+        hold_sigterm()
         _set_environ(base_environ)
         os.chdir(base_cwd)
     failure = attempt.failure
