@@ -55,6 +55,7 @@ class ExecuteArgs(Record):
         "dynamic_dest_dir",
         "test",
         "loader_args",
+        "in_process",
     )
 
     def __init__(
@@ -69,6 +70,7 @@ class ExecuteArgs(Record):
         dynamic_dest_dir: str | None = None,
         test: bool = False,
         loader_args: tuple[str, ...] = (),
+        in_process: bool = False,
     ) -> None:
         self.inputs, self.output_prefix = inputs, output_prefix
         self.raw_output_data_prefix = _given(raw_output_data_prefix)
@@ -79,6 +81,8 @@ class ExecuteArgs(Record):
         self.dynamic_dest_dir = _given(dynamic_dest_dir)
         self.test = bool(test)
         self.loader_args = tuple(loader_args)
+        # `flytelite run`: a dynamic task runs its calls here instead of writing futures.pb
+        self.in_process = in_process
 
 
 class Attempt:
@@ -234,7 +238,7 @@ def _run_or_compile(attempt: Attempt) -> None:
     """Run the task; a dynamic task's calls become ``attempt.futures`` instead."""
     task, args = attempt.task, attempt.args
     compile_futures = getattr(task, "compile_futures", None)
-    if compile_futures is None:
+    if compile_futures is None or args.in_process:
         attempt.rval = task.run_hooks(attempt.ctx, attempt.inputs)
         return
     attempt.futures, attempt.rval = compile_futures(attempt.ctx, attempt.inputs, attempt.environ, args.dynamic_addl_distro, args.dynamic_dest_dir)

@@ -1,4 +1,4 @@
-"""The node builder: task calls inside a dynamic task become nodes of a ``DynamicJobSpec``.
+"""The node builder: calls inside a dynamic task or a workflow become nodes of its graph.
 
 While a :class:`NodeBuilder` is active (:func:`building`), calling a task adds a node and returns
 :class:`Promise` objects for its outputs instead of running it. Arguments become bindings: a promise
@@ -18,7 +18,8 @@ import re
 from typing import Any, Iterator
 
 _ACTIVE: contextvars.ContextVar[NodeBuilder | None] = contextvars.ContextVar("flytelite_node_builder", default=None)
-RESERVED_NODE_IDS = ("start-node", "end-node")
+START_NODE = "start-node"  # a workflow's inputs are promises of this node
+RESERVED_NODE_IDS = (START_NODE, "end-node")
 
 
 def active_builder() -> NodeBuilder | None:
@@ -55,7 +56,7 @@ class Promise:
 
     def _misuse(self, what: str) -> TypeError:
         return TypeError(
-            f"output '{self.var}' of node {self.node_id} is a promise: it has no value while the dynamic task is "
+            f"output '{self.var}' of node {self.node_id} is a promise: it has no value while the graph is "
             f"being built, so it cannot be {what}; pass it to a task that does this instead"
         )
 
@@ -125,7 +126,7 @@ class Node:
     def __init__(self, node_id: str, task: Any, inputs: dict[str, Any]) -> None:
         self.id, self.task, self.inputs = node_id, task, inputs
         self.name = task.name.rsplit(".", 1)[-1]
-        self.retries = task.metadata.retries
+        self.retries: int | None = task.metadata.retries
         self.timeout: datetime.timedelta | None = task.metadata.timeout
         self.interruptible: bool | None = task.metadata.interruptible
         self.requests: Any = None
@@ -134,7 +135,7 @@ class Node:
 
 
 class NodeBuilder:
-    """Collects the nodes of one dynamic task's body, in call order (ids ``dn0``, ``dn1``, ...)."""
+    """Collects the nodes of a body in call order: ids ``dn0``, ``dn1``, ... in a dynamic, ``n0``, ... in a workflow."""
 
     def __init__(self, id_prefix: str = "dn") -> None:
         self.id_prefix = id_prefix
@@ -145,8 +146,14 @@ class NodeBuilder:
         """A node calling ``task`` with ``inputs`` (name -> value or promise); its outputs as promises."""
         node = Node(f"{self.id_prefix}{self._counter}", task, inputs)
         self._counter += 1
+        declared = task.call_interface
+        missing = [name for name in declared.inputs if name not in inputs and name not in declared.defaults]
+        if missing:
+            raise TypeError(f"node {node.id} ({task.name}) is not given input(s) {', '.join(missing)}")
+        for name in declared.inputs:  # a default is bound as a constant, as the backend needs every input bound
+            inputs.setdefault(name, declared.defaults.get(name))
         for name, value in inputs.items():
-            self._check(node, name, value, task.call_interface.inputs[name])
+            self._check(node, name, value, declared.inputs[name])
         self.nodes.append(node)
         outputs = {name: Promise(node.id, name, py_type) for name, py_type in task.call_interface.outputs.items()}
         return NodeCall(self, node, outputs, task.call_interface.output_tuple)
@@ -178,6 +185,31 @@ class NodeBuilder:
             node.constants[name] = to_literal(value, py_type)
         except (LiteralMismatch, TypeError, ValueError) as exc:
             raise TypeError(f"{where}: {exc}") from None
+
+
+def run_nodes(nodes: list[Node], rval: Any, known: dict[str, dict[str, Any]] | None = None) -> Any:
+    """Run the nodes in-process in call order; ``rval`` with its promises replaced by their values.
+
+    ``known`` holds outputs already there by node id (a workflow's inputs, under :data:`START_NODE`).
+    """
+    results = dict(known or {})
+    with building_nothing():
+        for node in nodes:
+            outputs = node.task(**{name: resolved(value, results) for name, value in node.inputs.items()})
+            results[node.id] = node.task.call_interface.pack_outputs(outputs)
+    return resolved(rval, results)
+
+
+def resolved(value: Any, results: dict[str, dict[str, Any]]) -> Any:
+    """``value`` with each promise replaced by the output it names."""
+    if isinstance(value, Promise):
+        return results[value.node_id][value.var]
+    if isinstance(value, (list, tuple)):
+        items = [resolved(v, results) for v in value]
+        return type(value)(items) if type(value) in (list, tuple) else tuple(items)
+    if isinstance(value, dict):
+        return {k: resolved(v, results) for k, v in value.items()}
+    return value
 
 
 def _holds_promise(value: Any) -> bool:

@@ -1,21 +1,23 @@
-"""The ``DynamicJobSpec`` of the nodes a dynamic task's body made (PROTOCOL section 8)."""
+"""flyteidl of node graphs: the ``DynamicJobSpec`` of a dynamic task's body (PROTOCOL section 8) and a workflow's ``WorkflowTemplate``."""
 
 from __future__ import annotations
 
 import typing
 from typing import Any
 
-from flyteidl.core import dynamic_job_pb2, literals_pb2, workflow_pb2
+from flyteidl.core import dynamic_job_pb2, identifier_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
 from ..types import BlobPaths, LiteralMismatch, to_literal, type_name
-from .nodes import Node, Promise
+from .nodes import START_NODE, Node, Promise
 from .template import SerializationSettings, resources_to_idl, to_task_template
+from .workflow import Workflow
 
 
-def binding_data(value: Any, py_type: Any, upstream: set[str], blobs: BlobPaths, where: str) -> literals_pb2.BindingData:
+def binding_data(value: Any, py_type: Any, upstream: set[str], blobs: BlobPaths | None, where: str) -> literals_pb2.BindingData:
     """A value as a binding: promise, collection, map or constant; nodes it depends on go to ``upstream``."""
     if isinstance(value, Promise):
-        upstream.add(value.node_id)
+        if value.node_id != START_NODE:  # a workflow input is no node to wait for
+            upstream.add(value.node_id)
         return literals_pb2.BindingData(promise=_reference(value))
     origin, args = typing.get_origin(py_type), typing.get_args(py_type)
     if isinstance(value, (list, tuple)) and origin is list:
@@ -48,7 +50,7 @@ def _constant(lit: literals_pb2.Literal) -> literals_pb2.BindingData:
 
 
 def bindings(
-    values: dict[str, Any], types: dict[str, Any], blobs: BlobPaths, what: str, constants: dict[str, Any] | None = None
+    values: dict[str, Any], types: dict[str, Any], blobs: BlobPaths | None, what: str, constants: dict[str, Any] | None = None
 ) -> tuple[list[literals_pb2.Binding], list[str]]:
     """Bindings sorted by variable name, and the sorted ids of the nodes they read; ``constants`` are already encoded."""
     upstream: set[str] = set()
@@ -65,7 +67,8 @@ def bindings(
 
 def node_metadata(node: Node) -> workflow_pb2.NodeMetadata:
     meta = workflow_pb2.NodeMetadata(name=node.name)
-    meta.retries.retries = node.retries
+    if node.retries is not None:
+        meta.retries.retries = node.retries
     if node.timeout is not None:
         meta.timeout.FromTimedelta(node.timeout)
     if node.interruptible is not None:
@@ -73,30 +76,70 @@ def node_metadata(node: Node) -> workflow_pb2.NodeMetadata:
     return meta
 
 
-def to_node(node: Node, template_id: Any, blobs: BlobPaths) -> workflow_pb2.Node:
-    inputs, upstream = bindings(node.inputs, node.task.call_interface.inputs, blobs, f"node {node.id} ({node.task.name})", node.constants)
-    task_node = workflow_pb2.TaskNode(reference_id=template_id)
-    if node.requests is not None or node.limits is not None:
-        task_node.overrides.resources.CopyFrom(resources_to_idl(node.requests, node.limits))
-    if getattr(node.task, "execute_verb", "") != "map-execute":
-        return workflow_pb2.Node(id=node.id, metadata=node_metadata(node), inputs=inputs, upstream_node_ids=upstream, task_node=task_node)
-    inner = workflow_pb2.Node(id=node.id, metadata=node_metadata(node), inputs=inputs, task_node=task_node)
-    array = workflow_pb2.ArrayNode(node=inner, min_success_ratio=1.0)
-    return workflow_pb2.Node(id=node.id, metadata=node_metadata(node), inputs=inputs, upstream_node_ids=upstream, array_node=array)
+class Entities:
+    """The templates a graph references, each made once, in the order of first reference."""
+
+    def __init__(self, settings: SerializationSettings, blobs: BlobPaths | None) -> None:
+        self.settings, self.blobs = settings, blobs
+        self.tasks: dict[str, tasks_pb2.TaskTemplate] = {}
+        self.workflows: dict[str, workflow_pb2.WorkflowTemplate] = {}
+
+    def task_template(self, task: Any) -> tasks_pb2.TaskTemplate:
+        template = self.tasks.get(task.name)
+        if template is None:
+            template = self.tasks[task.name] = to_task_template(task, self.settings)
+        return template
+
+    def workflow_template(self, workflow: Workflow) -> workflow_pb2.WorkflowTemplate:
+        """The workflow's template; the tasks and sub-workflows it calls are collected first."""
+        template = self.workflows.get(workflow.name)
+        if template is not None:
+            return template
+        nodes, outputs = workflow.graph
+        template = workflow_pb2.WorkflowTemplate(
+            id=self.identifier(identifier_pb2.WORKFLOW, workflow.name),
+            interface=workflow.interface,
+            nodes=[self.node(node) for node in nodes],
+            outputs=bindings(outputs, workflow.python_interface.outputs, self.blobs, f"workflow {workflow.name}'s output")[0],
+        )
+        template.metadata_defaults.interruptible = bool(workflow.metadata.interruptible)
+        self.workflows[workflow.name] = template
+        return template
+
+    def identifier(self, resource_type: int, name: str) -> identifier_pb2.Identifier:
+        s = self.settings
+        return identifier_pb2.Identifier(resource_type=resource_type, project=s.project, domain=s.domain, name=name, version=s.version)  # type: ignore[arg-type]
+
+    def node(self, node: Node) -> workflow_pb2.Node:
+        """A task node, an array node for a map task, or a workflow node for a sub-workflow."""
+        inputs, upstream = bindings(node.inputs, node.task.call_interface.inputs, self.blobs, f"node {node.id} ({node.task.name})", node.constants)
+        meta = node_metadata(node)
+        if isinstance(node.task, Workflow):
+            reference = self.workflow_template(node.task).id
+            return workflow_pb2.Node(
+                id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, workflow_node=workflow_pb2.WorkflowNode(sub_workflow_ref=reference)
+            )
+        task_node = workflow_pb2.TaskNode(reference_id=self.task_template(node.task).id)
+        if node.requests is not None or node.limits is not None:
+            task_node.overrides.resources.CopyFrom(resources_to_idl(node.requests, node.limits))
+        if getattr(node.task, "execute_verb", "") != "map-execute":
+            return workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, task_node=task_node)
+        inner = workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, task_node=task_node)
+        array = workflow_pb2.ArrayNode(node=inner, min_success_ratio=1.0)
+        return workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, array_node=array)
 
 
 def dynamic_job_spec(
     nodes: list[Node], outputs: dict[str, Any], output_types: dict[str, Any], settings: SerializationSettings, blobs: BlobPaths
 ) -> dynamic_job_pb2.DynamicJobSpec:
     """The spec: nodes in call order, the parent's output bindings, every referenced template once."""
-    templates: dict[str, Any] = {}
-    spec_nodes = []
-    for node in nodes:
-        template = templates.get(node.task.name)
-        if template is None:
-            template = templates[node.task.name] = to_task_template(node.task, settings)
-        spec_nodes.append(to_node(node, template.id, blobs))
+    entities = Entities(settings, blobs)
+    spec_nodes = [entities.node(node) for node in nodes]
     output_bindings, _ = bindings(outputs, output_types, blobs, "the dynamic task's output")
     return dynamic_job_pb2.DynamicJobSpec(
-        nodes=spec_nodes, min_successes=len(spec_nodes), outputs=output_bindings, tasks=list(templates.values())
+        nodes=spec_nodes,
+        min_successes=len(spec_nodes),
+        outputs=output_bindings,
+        tasks=list(entities.tasks.values()),
+        subworkflows=list(entities.workflows.values()),
     )
