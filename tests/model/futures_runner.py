@@ -37,6 +37,7 @@ def run_template(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralM
     args = [rendered.get(arg, arg) for arg in template.container.args]
     assert args[0] == "flytelite", args
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "_F_"))}
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])  # `flytelite` is on a container's PATH
     env.update({e.key: e.value for e in template.container.env})
     env.update({"FLYTE_INTERNAL_TASK_VERSION": template.id.version, "FLYTE_INTERNAL_TASK_NAME": template.id.name, **(extra_env or {})})
     done = subprocess.run([sys.executable, "-m", "flytelite", *args[1:]], cwd=cwd, env=env, capture_output=True, text=True)

@@ -98,8 +98,9 @@ def test_a_dynamic_calling_a_workflow_embeds_it_as_a_subworkflow(programs, tmp_p
     ],
 )
 def test_misuse_fails_where_the_graph_is_built(programs, name, error, message):
-    with pytest.raises(error, match=message):
-        getattr(programs, name)(n=2)
+    misuse = importlib.import_module("misuse")
+    with pytest.raises(error, match=f"workflow misuse.{name}: {message}"):
+        getattr(misuse, name)(n=2)
 
 
 def test_a_missing_input_names_the_node(programs):
@@ -108,7 +109,7 @@ def test_a_missing_input_names_the_node(programs):
     def forgets() -> int:
         return programs.sub()
 
-    with pytest.raises(TypeError, match=r"node n0 \(pipelines.sub\) is not given input\(s\) a"):
+    with pytest.raises(TypeError, match=r"workflow tests.model.test_workflow.forgets: node n0 \(pipelines.sub\) is not given input\(s\) a"):
         workflow(forgets)()
 
 

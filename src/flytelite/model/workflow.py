@@ -30,12 +30,12 @@ class Workflow(Task):
         """The nodes the body makes, and the workflow's outputs by name (promises or constants)."""
         builder = NodeBuilder(id_prefix="n")
         inputs = {name: Promise(START_NODE, name, py_type) for name, py_type in self.python_interface.inputs.items()}
-        with building(builder):
-            rval = self._fn(**inputs)
         try:
+            with building(builder):
+                rval = self._fn(**inputs)
             return builder.nodes, self.python_interface.pack_outputs(rval)
-        except TypeError as exc:
-            raise TypeError(f"workflow {self.name}: {exc}") from None
+        except (TypeError, ValueError) as exc:  # misuse found while building: say in which workflow
+            raise type(exc)(f"workflow {self.name}: {exc}") from None
 
     def execute(self, **kwargs: Any) -> Any:
         nodes, outputs = self.graph

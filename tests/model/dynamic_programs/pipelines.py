@@ -37,18 +37,3 @@ def nested(n: int) -> int:
 def calls_workflow(n: int) -> int:
     """A dynamic that calls a workflow: a sub-workflow node and the spec's subworkflows."""
     return add(a=sub(a=n, b=n), b=sub(a=1))
-
-
-@workflow
-def iterates(n: int) -> int:
-    return total(values=[v for v in square(x=n)])
-
-
-@workflow
-def wrong_constant(n: int) -> int:
-    return add(a=n, b="two")
-
-
-@workflow
-def named_start(n: int) -> int:
-    return square(x=n).with_overrides(node_name="start-node")
