@@ -24,7 +24,7 @@ EXPECTED_FILES = [
     "02_pipelines.sub_2.pb",
     "03_pipelines.sub_3.pb",
     "04_fanout.fan_out_1.pb",
-    "05_fanout.square_mapped_1.pb",
+    "05_fanout.map_square_6b3bd0353da5de6e84d7982921ead2b3-arraynode_1.pb",
     "06_fanout.total_1.pb",
     "07_pipelines.pipeline_2.pb",
     "08_pipelines.pipeline_3.pb",

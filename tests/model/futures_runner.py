@@ -65,7 +65,7 @@ def run_workflow(
     cwd: Path,
 ) -> literals_pb2.LiteralMap:
     """Run a serialized workflow with ``inputs`` (defaults already filled in)."""
-    return Graph(tasks, subworkflows, cwd).run(template.nodes, template.outputs, {"start-node": inputs}, prefix)
+    return Graph(tasks, subworkflows, cwd).run(template.nodes, template.outputs, {"": inputs}, prefix)
 
 
 def _key(identifier) -> bytes:
@@ -98,7 +98,7 @@ class Graph:
             return run_array(self.tasks[_key(node.array_node.node.task_node.reference_id)], inputs, prefix, self.cwd)
         if kind == "workflow_node":
             sub = self.workflows[_key(node.workflow_node.sub_workflow_ref)]
-            return self.run(sub.nodes, sub.outputs, {"start-node": inputs}, prefix)
+            return self.run(sub.nodes, sub.outputs, {"": inputs}, prefix)
         assert kind == "task_node", kind
         return run_template(self.tasks[_key(node.task_node.reference_id)], inputs, prefix, self.cwd)
 

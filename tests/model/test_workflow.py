@@ -66,15 +66,15 @@ def test_the_template_has_node_ids_bindings_and_references(programs):
     assert [n.id for n in template.nodes] == ["n0", "n1", "n2", "n3", "n4"]
     fanned, mapped, summed, sub, added = template.nodes
     assert fanned.task_node.reference_id.name == "fanout.fan_out" and fanned.metadata.retries.retries == 0
-    assert fanned.inputs[0].binding.promise.node_id == "start-node" and not fanned.upstream_node_ids
+    assert fanned.inputs[0].binding.promise.node_id == "" and not fanned.upstream_node_ids  # "": the workflow's inputs
     assert mapped.HasField("array_node") and [b.binding.WhichOneof("value") for b in mapped.inputs] == ["collection"]
     assert list(summed.upstream_node_ids) == ["n1"]
-    assert sub.workflow_node.sub_workflow_ref.name == "pipelines.sub" and not sub.metadata.HasField("retries")
+    assert sub.workflow_node.sub_workflow_ref.name == "pipelines.sub" and sub.metadata.HasField("interruptible")
     assert [(b.var, b.binding.scalar.primitive.integer) for b in sub.inputs] == [("a", 0), ("b", 10)]  # the default, bound
     assert list(added.upstream_node_ids) == ["n3"]
     assert [(b.var, b.binding.promise.node_id) for b in template.outputs] == [("o0", "n4"), ("o1", "n2")]
     assert sorted(entities.workflows) == ["pipelines.pipeline", "pipelines.sub"]
-    assert sorted(entities.tasks) == ["fanout.add", "fanout.fan_out", "fanout.square", "fanout.square_mapped", "fanout.total"]
+    assert sorted(entities.tasks) == ["fanout.add", "fanout.fan_out", "fanout.map_square_6b3bd0353da5de6e84d7982921ead2b3-arraynode", "fanout.square", "fanout.total"]
 
 
 def test_a_dynamic_calling_a_workflow_embeds_it_as_a_subworkflow(programs, tmp_path):

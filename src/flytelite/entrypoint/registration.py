@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import inspect
 import io as std_io
 import math
 import tarfile
 from typing import Any
 
-from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
+from flyteidl.admin import description_entity_pb2, launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import identifier_pb2, interface_pb2
 
 from .. import io
@@ -45,7 +46,10 @@ class Registrables:
             self._add_workflow(entity)
         else:
             self._done.add(entity.name)
-            self.messages.append(task_pb2.TaskSpec(template=self.entities.task_template(entity)))
+            spec = task_pb2.TaskSpec(template=self.entities.task_template(entity))
+            if not hasattr(entity, "bound_inputs"):  # flytekit describes function tasks, not map tasks
+                _describe(spec.description, entity)
+            self.messages.append(spec)
 
     def _add_workflow(self, workflow: Workflow) -> None:
         nodes, _ = workflow.graph
@@ -54,7 +58,9 @@ class Registrables:
         self._done.add(workflow.name)
         template = self.entities.workflow_template(workflow)
         subworkflows = [self.entities.workflows[name] for name in _called_workflows(workflow)]
-        self.messages.append(workflow_pb2.WorkflowSpec(template=template, sub_workflows=subworkflows))
+        spec = workflow_pb2.WorkflowSpec(template=template, sub_workflows=subworkflows)
+        _describe(spec.description, workflow)
+        self.messages.append(spec)
 
     def add_launch_plan(self, workflow: Workflow) -> None:
         """The default launch plan: the workflow's defaults as default inputs, the rest required."""
@@ -63,8 +69,10 @@ class Registrables:
         plan.id.project, plan.id.domain, plan.id.version = workflow_id.project, workflow_id.domain, workflow_id.version
         spec = plan.spec
         spec.workflow_id.CopyFrom(workflow_id)
-        spec.entity_metadata.SetInParent()
-        spec.fixed_inputs.SetInParent()
+        for present in (spec.entity_metadata, spec.fixed_inputs, spec.labels, spec.annotations, spec.raw_output_data_config):
+            present.SetInParent()  # empty, as flytekit writes them
+        plan.closure.expected_inputs.SetInParent()
+        plan.closure.expected_outputs.SetInParent()
         iface = workflow.python_interface
         for name, variable in workflow.interface.inputs.variables.items():
             parameter = interface_pb2.Parameter(var=variable)
@@ -76,6 +84,16 @@ class Registrables:
         self.messages.append(plan)
 
 
+def _describe(description: Any, entity: Any) -> None:
+    """The docstring's first line as the short description, the rest as the long one (reStructuredText)."""
+    lines = inspect.cleandoc(entity.function.__doc__ or "").splitlines()
+    description.short_description = lines[0] if lines else ""
+    long_description = "\n".join(lines[1:]).strip()
+    if long_description:  # ``value`` is one of a oneof: set, even empty, it says "inline text"
+        description.long_description.value = long_description
+    description.long_description.format = description_entity_pb2.DESCRIPTION_FORMAT_RST
+
+
 def _called_workflows(workflow: Workflow) -> list[str]:
     """Names of the workflows ``workflow`` calls, at any depth, in order of first call."""
     found: dict[str, None] = {}
@@ -85,13 +103,14 @@ def _called_workflows(workflow: Workflow) -> list[str]:
     return list(found)
 
 
-def registrables(module: Any, settings: SerializationSettings) -> list[Any]:
-    """The module's entities as admin messages, in ``pyflyte package``'s order."""
+def registrables(modules: list[Any], settings: SerializationSettings) -> list[Any]:
+    """The modules' entities as admin messages, in ``pyflyte package``'s order (modules in the order given)."""
     collected = Registrables(settings)
-    for entity in defined_in(module):
-        collected.add(entity)
-        if isinstance(entity, Workflow):
-            collected.add_launch_plan(entity)
+    for module in modules:
+        for entity in defined_in(module):
+            collected.add(entity)
+            if isinstance(entity, Workflow):
+                collected.add_launch_plan(entity)
     return collected.messages
 
 
@@ -105,11 +124,11 @@ def file_names(messages: list[Any]) -> list[str]:
     return names
 
 
-def write_package(module: Any, output: str, settings: SerializationSettings, source: str | None) -> list[str]:
+def write_package(modules: list[Any], output: str, settings: SerializationSettings, source: str | None) -> list[str]:
     """Write the ``.tgz``; with ``source`` (fast registration) its code archive goes in too. The member names."""
-    messages = registrables(module, settings)
+    messages = registrables(modules, settings)
     if not messages:
-        raise ValueError(f"module {module.__name__} ({module.__file__}) defines no @task or @workflow")
+        raise ValueError(f"{', '.join(m.__name__ for m in modules)}: no @task or @workflow defined")
     members = {name: message.SerializeToString() for name, message in zip(file_names(messages), messages)}
     if source is not None:
         code = archive_bytes(source)

@@ -18,8 +18,10 @@ import re
 from typing import Any, Iterator
 
 _ACTIVE: contextvars.ContextVar[NodeBuilder | None] = contextvars.ContextVar("flytelite_node_builder", default=None)
-START_NODE = "start-node"  # a workflow's inputs are promises of this node
-RESERVED_NODE_IDS = (START_NODE, "end-node")
+# A workflow's inputs are promises of the node with the empty id (flytekit's GLOBAL_INPUT_NODE_ID),
+# which the backend's compiler reads as its start node.
+WORKFLOW_INPUTS = ""
+RESERVED_NODE_IDS = ("start-node", "end-node")
 
 
 def active_builder() -> NodeBuilder | None:
@@ -56,9 +58,12 @@ class Promise:
 
     def _misuse(self, what: str) -> TypeError:
         return TypeError(
-            f"output '{self.var}' of node {self.node_id} is a promise: it has no value while the graph is "
+            f"{self._what()} is a promise: it has no value while the graph is "
             f"being built, so it cannot be {what}; pass it to a task that does this instead"
         )
+
+    def _what(self) -> str:
+        return f"input '{self.var}' of the workflow" if self.node_id == WORKFLOW_INPUTS else f"output '{self.var}' of node {self.node_id}"
 
     def __bool__(self) -> bool:
         raise self._misuse("tested for truth (if/while/and/or)")
@@ -125,8 +130,9 @@ class Node:
 
     def __init__(self, node_id: str, task: Any, inputs: dict[str, Any]) -> None:
         self.id, self.task, self.inputs = node_id, task, inputs
-        self.name = task.name.rsplit(".", 1)[-1]
-        self.retries: int | None = task.metadata.retries
+        # flytekit names a map task's node by the task's full name, any other by its short name
+        self.name = task.name if task.execute_verb == "map-execute" else task.name.rsplit(".", 1)[-1]
+        self.retries = task.metadata.retries
         self.timeout: datetime.timedelta | None = task.metadata.timeout
         self.interruptible: bool | None = task.metadata.interruptible
         self.requests: Any = None
@@ -172,10 +178,7 @@ class NodeBuilder:
             if not _fits(_literal_type_of(value.py_type), _literal_type_of(py_type)):
                 from ..types import type_name
 
-                raise TypeError(
-                    f"{where} is {type_name(py_type)}, but it is given output '{value.var}' of node {value.node_id}, "
-                    f"which is {type_name(value.py_type)}"
-                )
+                raise TypeError(f"{where} is {type_name(py_type)}, but it is given {value._what()}, which is {type_name(value.py_type)}")
             return
         if _holds_promise(value):
             return  # checked element by element when the binding is built
@@ -190,7 +193,7 @@ class NodeBuilder:
 def run_nodes(nodes: list[Node], rval: Any, known: dict[str, dict[str, Any]] | None = None) -> Any:
     """Run the nodes in-process in call order; ``rval`` with its promises replaced by their values.
 
-    ``known`` holds outputs already there by node id (a workflow's inputs, under :data:`START_NODE`).
+    ``known`` holds outputs already there by node id (a workflow's inputs, under :data:`WORKFLOW_INPUTS`).
     """
     results = dict(known or {})
     with building_nothing():

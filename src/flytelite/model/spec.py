@@ -8,7 +8,7 @@ from typing import Any
 from flyteidl.core import dynamic_job_pb2, identifier_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
 from ..types import BlobPaths, LiteralMismatch, to_literal, type_name
-from .nodes import START_NODE, Node, Promise
+from .nodes import WORKFLOW_INPUTS, Node, Promise
 from .template import SerializationSettings, resources_to_idl, to_task_template
 from .workflow import Workflow
 
@@ -16,7 +16,7 @@ from .workflow import Workflow
 def binding_data(value: Any, py_type: Any, upstream: set[str], blobs: BlobPaths | None, where: str) -> literals_pb2.BindingData:
     """A value as a binding: promise, collection, map or constant; nodes it depends on go to ``upstream``."""
     if isinstance(value, Promise):
-        if value.node_id != START_NODE:  # a workflow input is no node to wait for
+        if value.node_id != WORKFLOW_INPUTS:  # a workflow input is no node to wait for
             upstream.add(value.node_id)
         return literals_pb2.BindingData(promise=_reference(value))
     origin, args = typing.get_origin(py_type), typing.get_args(py_type)
@@ -67,8 +67,7 @@ def bindings(
 
 def node_metadata(node: Node) -> workflow_pb2.NodeMetadata:
     meta = workflow_pb2.NodeMetadata(name=node.name)
-    if node.retries is not None:
-        meta.retries.retries = node.retries
+    meta.retries.retries = node.retries
     if node.timeout is not None:
         meta.timeout.FromTimedelta(node.timeout)
     if node.interruptible is not None:
@@ -102,6 +101,7 @@ class Entities:
             nodes=[self.node(node) for node in nodes],
             outputs=bindings(outputs, workflow.python_interface.outputs, self.blobs, f"workflow {workflow.name}'s output")[0],
         )
+        template.metadata.SetInParent()
         template.metadata_defaults.interruptible = bool(workflow.metadata.interruptible)
         self.workflows[workflow.name] = template
         return template
@@ -120,12 +120,14 @@ class Entities:
                 id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, workflow_node=workflow_pb2.WorkflowNode(sub_workflow_ref=reference)
             )
         task_node = workflow_pb2.TaskNode(reference_id=self.task_template(node.task).id)
+        task_node.overrides.SetInParent()  # flytekit always sends it
         if node.requests is not None or node.limits is not None:
             task_node.overrides.resources.CopyFrom(resources_to_idl(node.requests, node.limits))
         if getattr(node.task, "execute_verb", "") != "map-execute":
             return workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, task_node=task_node)
-        inner = workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, task_node=task_node)
+        inner = workflow_pb2.Node(id=node.task.name, metadata=meta, inputs=inputs, task_node=task_node)  # flytekit's inner id
         array = workflow_pb2.ArrayNode(node=inner, min_success_ratio=1.0)
+        array.is_original_sub_node_interface.SetInParent()  # false: the sub-node is typed by the list-form template
         return workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, array_node=array)
 
 

@@ -12,7 +12,7 @@ import functools
 from typing import Any, Callable
 
 from .metadata import ResourceSpec, TaskMetadata
-from .nodes import START_NODE, Node, NodeBuilder, Promise, building, run_nodes
+from .nodes import WORKFLOW_INPUTS, Node, NodeBuilder, Promise, building, run_nodes
 from .tasks import Task
 
 
@@ -20,16 +20,14 @@ class Workflow(Task):
     """A workflow; it is called and converted like a task (``Task.__call__``), but never registered as one."""
 
     def __init__(self, fn: Callable[..., Any], interruptible: bool = False) -> None:
-        # A workflow node carries no retries of its own: its tasks retry.
-        metadata = TaskMetadata(interruptible=interruptible)
+        metadata = TaskMetadata(interruptible=interruptible)  # what its node carries: no retries, interruptible
         super().__init__(fn, metadata=metadata, resources=ResourceSpec.build(None, None, None))
-        self.metadata.retries = None  # type: ignore[assignment]
 
     @functools.cached_property
     def graph(self) -> tuple[list[Node], dict[str, Any]]:
         """The nodes the body makes, and the workflow's outputs by name (promises or constants)."""
         builder = NodeBuilder(id_prefix="n")
-        inputs = {name: Promise(START_NODE, name, py_type) for name, py_type in self.python_interface.inputs.items()}
+        inputs = {name: Promise(WORKFLOW_INPUTS, name, py_type) for name, py_type in self.python_interface.inputs.items()}
         try:
             with building(builder):
                 rval = self._fn(**inputs)
@@ -39,7 +37,7 @@ class Workflow(Task):
 
     def execute(self, **kwargs: Any) -> Any:
         nodes, outputs = self.graph
-        values = run_nodes(nodes, outputs, {START_NODE: kwargs})
+        values = run_nodes(nodes, outputs, {WORKFLOW_INPUTS: kwargs})
         return self.python_interface.unpack_outputs(values)
 
 
