@@ -99,7 +99,9 @@ def main() -> None:
         inputs = literals_pb2.LiteralMap()
         inputs.literals["n"].scalar.primitive.integer = options.calls
         (workdir / "inputs.pb").write_bytes(inputs.SerializeToString())
-        env = dict(os.environ, PYTHONPATH=str(src), FLYTE_INTERNAL_TASK_VERSION="v1", **{e.key: e.value for e in template.container.env})
+        # the identity a backend gives the attempt, as on flytekit's side
+        identity = {"FLYTE_INTERNAL_TASK_VERSION": "v1", "FLYTE_INTERNAL_TASK_PROJECT": "p", "FLYTE_INTERNAL_TASK_DOMAIN": "d"}
+        env = dict(os.environ, PYTHONPATH=str(src), **identity, **{e.key: e.value for e in template.container.env})
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True)
         times, rss = [], []
         for run in range(options.runs):
