@@ -14,9 +14,7 @@ from google.protobuf.message import Message
 
 from flytelite.types import to_literal, to_python
 
-from ..model.futures_runner import run_workflow
-
-PROGRAMS = Path(__file__).parent.parent / "model" / "dynamic_programs"
+from ..model.futures_runner import PROGRAMS, run_workflow
 KINDS = {"1": task_pb2.TaskSpec, "2": workflow_pb2.WorkflowSpec, "3": launch_plan_pb2.LaunchPlan}
 EXPECTED_FILES = [
     "00_fanout.square_1.pb",

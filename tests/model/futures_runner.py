@@ -16,7 +16,10 @@ from pathlib import Path
 
 from flyteidl.core import dynamic_job_pb2, errors_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
-VERSION = "v1"
+from flytelite.model.template import SerializationSettings
+
+PROGRAMS = Path(__file__).parent / "dynamic_programs"  # the example tasks, dynamics and workflows the tests run
+SETTINGS = SerializationSettings({"default": "ghcr.io/acme/app:1"}, project="p", domain="d", version="v1")
 
 
 class NodeFailed(AssertionError):

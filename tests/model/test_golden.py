@@ -9,7 +9,6 @@ by design: container commands (ours run flytelite) and the runtime's version.
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -20,24 +19,20 @@ import pytest
 from flyteidl.admin import launch_plan_pb2, task_pb2, workflow_pb2
 from flyteidl.core import dynamic_job_pb2, literals_pb2
 
-from flytelite.model.template import SerializationSettings, to_task_template
+from flytelite.model.template import to_task_template
 from flytelite.runtime.context import ExecutionContext
 
-PROGRAMS = Path(__file__).parent / "dynamic_programs"
+from .futures_runner import PROGRAMS, SETTINGS
+
 GOLDEN = Path(__file__).parent / "golden"
 FLYTEKIT = GOLDEN / "flytekit"
 DYNAMICS = json.loads((GOLDEN / "dynamics.json").read_text())
-SETTINGS = SerializationSettings({"default": "ghcr.io/acme/app:1"}, project="p", domain="d", version="v1")
 KINDS = {"1": task_pb2.TaskSpec, "2": workflow_pb2.WorkflowSpec, "3": launch_plan_pb2.LaunchPlan}
 
 
 @pytest.fixture(scope="module")
-def modules():
-    sys.path.insert(0, str(PROGRAMS))
-    try:
-        yield {name: importlib.import_module(name) for name in ("fanout", "pipelines")}
-    finally:
-        sys.path.remove(str(PROGRAMS))
+def modules(import_program):
+    return {name: import_program(name) for name in ("fanout", "pipelines")}
 
 
 def compiled(modules, task_name: str, inputs: dict, tmp_path: Path) -> tuple[bytes | None, object]:

@@ -11,22 +11,13 @@ import pytest
 from flyteidl.core import dynamic_job_pb2, literals_pb2
 
 from flytelite.model.spec import Entities
-from flytelite.model.template import SerializationSettings
 from flytelite.types import to_literal, to_python
 
-from .futures_runner import run_template, run_workflow
-
-PROGRAMS = Path(__file__).parent / "dynamic_programs"
-SETTINGS = SerializationSettings({"default": "ghcr.io/acme/app:1"}, project="p", domain="d", version="v1")
-
+from .futures_runner import PROGRAMS, SETTINGS, run_template, run_workflow
 
 @pytest.fixture(scope="module")
-def programs():
-    sys.path.insert(0, str(PROGRAMS))
-    try:
-        yield importlib.import_module("pipelines")
-    finally:
-        sys.path.remove(str(PROGRAMS))
+def programs(import_program):
+    return import_program("pipelines")
 
 
 def literal_inputs(entity, values: dict) -> literals_pb2.LiteralMap:
@@ -98,7 +89,7 @@ def test_a_dynamic_calling_a_workflow_embeds_it_as_a_subworkflow(programs, tmp_p
     ],
 )
 def test_misuse_fails_where_the_graph_is_built(programs, name, error, message):
-    misuse = importlib.import_module("misuse")
+    misuse = importlib.import_module("misuse")  # the programs fixture put dynamic_programs/ on the path
     with pytest.raises(error, match=f"workflow misuse.{name}: {message}"):
         getattr(misuse, name)(n=2)
 
