@@ -6,7 +6,7 @@ binds to its node's output (and makes that node upstream), a list to a collectio
 anything else to a constant literal of the input's type. Misuse (testing a promise's truth, reading
 it as a number, iterating it, a value of the wrong type) fails at the call, naming node and input.
 
-flyteidl is imported only when a builder is used: a plain task's start-up never pays for this module.
+The type engine it checks constants with is the one every task call already loads.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import contextvars
 import datetime
 import re
 from typing import Any, Iterator
+
+from ..types import LiteralMismatch, literal_type, to_literal, type_name
 
 _ACTIVE: contextvars.ContextVar[NodeBuilder | None] = contextvars.ContextVar("flytelite_node_builder", default=None)
 # A workflow's inputs are promises of the node with the empty id (flytekit's GLOBAL_INPUT_NODE_ID),
@@ -110,12 +112,6 @@ def dns_name(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
-def _literal_type_of(py_type: Any) -> Any:
-    from ..types import literal_type
-
-    return literal_type(py_type)
-
-
 def _fits(given: Any, expected: Any) -> bool:
     """Whether a promise of LiteralType ``given`` may bind to an input of LiteralType ``expected``."""
     if given == expected:
@@ -175,15 +171,11 @@ class NodeBuilder:
     def _check(self, node: Node, name: str, value: Any, py_type: Any) -> None:
         where = f"node {node.id} ({node.task.name}) input '{name}'"
         if isinstance(value, Promise):
-            if not _fits(_literal_type_of(value.py_type), _literal_type_of(py_type)):
-                from ..types import type_name
-
+            if not _fits(literal_type(value.py_type), literal_type(py_type)):
                 raise TypeError(f"{where} is {type_name(py_type)}, but it is given {value._what()}, which is {type_name(value.py_type)}")
             return
         if _holds_promise(value):
             return  # checked element by element when the binding is built
-        from ..types import LiteralMismatch, to_literal
-
         try:
             node.constants[name] = to_literal(value, py_type)
         except (LiteralMismatch, TypeError, ValueError) as exc:

@@ -13,66 +13,72 @@ from .template import SerializationSettings, resources_to_idl, to_task_template
 from .workflow import Workflow
 
 
-def binding_data(value: Any, py_type: Any, upstream: set[str], blobs: BlobPaths | None, where: str) -> literals_pb2.BindingData:
+# Messages are filled in place (``add()``, ``CopyFrom``) rather than built from keyword arguments,
+# which copy every sub-message again at each level: a fan-out makes one node per call.
+
+
+def fill_binding(target: literals_pb2.BindingData, value: Any, py_type: Any, upstream: set[str], blobs: BlobPaths | None, where: str) -> None:
     """A value as a binding: promise, collection, map or constant; nodes it depends on go to ``upstream``."""
     if isinstance(value, Promise):
         if value.node_id != WORKFLOW_INPUTS:  # a workflow input is no node to wait for
             upstream.add(value.node_id)
-        return literals_pb2.BindingData(promise=_reference(value))
+        target.promise.node_id, target.promise.var = value.node_id, value.var
+        return
     origin, args = typing.get_origin(py_type), typing.get_args(py_type)
     if isinstance(value, (list, tuple)) and origin is list:
-        items = [binding_data(v, args[0], upstream, blobs, f"{where}[{i}]") for i, v in enumerate(value)]
-        return literals_pb2.BindingData(collection=literals_pb2.BindingDataCollection(bindings=items))
+        target.collection.SetInParent()
+        for i, v in enumerate(value):
+            fill_binding(target.collection.bindings.add(), v, args[0], upstream, blobs, f"{where}[{i}]")
+        return
     if isinstance(value, dict) and origin is dict and args and args[0] is str:
-        entries = {k: binding_data(v, args[1], upstream, blobs, f"{where}[{k!r}]") for k, v in value.items()}
-        return literals_pb2.BindingData(map=literals_pb2.BindingDataMap(bindings=entries))
+        target.map.SetInParent()
+        for k, v in value.items():
+            fill_binding(target.map.bindings[k], v, args[1], upstream, blobs, f"{where}[{k!r}]")
+        return
     try:
-        return _constant(to_literal(value, py_type, blobs))
+        lit = to_literal(value, py_type, blobs)
     except (LiteralMismatch, TypeError, ValueError) as exc:
         raise TypeError(f"{where} ({type_name(py_type)}): {exc}") from None
+    _fill_constant(target, lit)
 
 
-def _reference(promise: Promise) -> Any:
-    from flyteidl.core import types_pb2
-
-    return types_pb2.OutputReference(node_id=promise.node_id, var=promise.var)
-
-
-def _constant(lit: literals_pb2.Literal) -> literals_pb2.BindingData:
+def _fill_constant(target: literals_pb2.BindingData, lit: literals_pb2.Literal) -> None:
     kind = lit.WhichOneof("value")
     if kind == "collection":
-        items = [_constant(element) for element in lit.collection.literals]
-        return literals_pb2.BindingData(collection=literals_pb2.BindingDataCollection(bindings=items))
-    if kind == "map":
-        entries = {k: _constant(v) for k, v in lit.map.literals.items()}
-        return literals_pb2.BindingData(map=literals_pb2.BindingDataMap(bindings=entries))
-    return literals_pb2.BindingData(scalar=lit.scalar)
+        target.collection.SetInParent()
+        for element in lit.collection.literals:
+            _fill_constant(target.collection.bindings.add(), element)
+    elif kind == "map":
+        target.map.SetInParent()
+        for k, v in lit.map.literals.items():
+            _fill_constant(target.map.bindings[k], v)
+    else:
+        target.scalar.CopyFrom(lit.scalar)
 
 
-def bindings(
-    values: dict[str, Any], types: dict[str, Any], blobs: BlobPaths | None, what: str, constants: dict[str, Any] | None = None
-) -> tuple[list[literals_pb2.Binding], list[str]]:
-    """Bindings sorted by variable name, and the sorted ids of the nodes they read; ``constants`` are already encoded."""
+def add_bindings(
+    out: Any, values: dict[str, Any], types: dict[str, Any], blobs: BlobPaths | None, what: str, constants: dict[str, Any] | None = None
+) -> list[str]:
+    """Bindings sorted by variable name, added to ``out``; the sorted ids of the nodes they read. ``constants`` are already encoded."""
     upstream: set[str] = set()
     constants = constants or {}
-    out = [
-        literals_pb2.Binding(
-            var=name,
-            binding=_constant(constants[name]) if name in constants else binding_data(values[name], types[name], upstream, blobs, f"{what} input '{name}'"),
-        )
-        for name in sorted(values)
-    ]
-    return out, sorted(upstream)
+    for name in sorted(values):
+        binding = out.add()
+        binding.var = name
+        if name in constants:
+            _fill_constant(binding.binding, constants[name])
+        else:
+            fill_binding(binding.binding, values[name], types[name], upstream, blobs, f"{what} '{name}'")
+    return sorted(upstream)
 
 
-def node_metadata(node: Node) -> workflow_pb2.NodeMetadata:
-    meta = workflow_pb2.NodeMetadata(name=node.name)
+def fill_node_metadata(meta: workflow_pb2.NodeMetadata, node: Node) -> None:
+    meta.name = node.name
     meta.retries.retries = node.retries
     if node.timeout is not None:
         meta.timeout.FromTimedelta(node.timeout)
     if node.interruptible is not None:
         meta.interruptible = node.interruptible
-    return meta
 
 
 class Entities:
@@ -95,12 +101,10 @@ class Entities:
         if template is not None:
             return template
         nodes, outputs = workflow.graph
-        template = workflow_pb2.WorkflowTemplate(
-            id=self.identifier(identifier_pb2.WORKFLOW, workflow.name),
-            interface=workflow.interface,
-            nodes=[self.node(node) for node in nodes],
-            outputs=bindings(outputs, workflow.python_interface.outputs, self.blobs, f"workflow {workflow.name}'s output")[0],
-        )
+        template = workflow_pb2.WorkflowTemplate(id=self.identifier(identifier_pb2.WORKFLOW, workflow.name), interface=workflow.interface)
+        for node in nodes:
+            self.add_node(template.nodes, node)
+        add_bindings(template.outputs, outputs, workflow.python_interface.outputs, self.blobs, f"workflow {workflow.name}'s output")
         template.metadata.SetInParent()
         template.metadata_defaults.interruptible = bool(workflow.metadata.interruptible)
         self.workflows[workflow.name] = template
@@ -110,25 +114,30 @@ class Entities:
         s = self.settings
         return identifier_pb2.Identifier(resource_type=resource_type, project=s.project, domain=s.domain, name=name, version=s.version)  # type: ignore[arg-type]
 
-    def node(self, node: Node) -> workflow_pb2.Node:
-        """A task node, an array node for a map task, or a workflow node for a sub-workflow."""
-        inputs, upstream = bindings(node.inputs, node.task.call_interface.inputs, self.blobs, f"node {node.id} ({node.task.name})", node.constants)
-        meta = node_metadata(node)
+    def add_node(self, out: Any, node: Node) -> None:
+        """Add a task node, an array node for a map task, or a workflow node for a sub-workflow to ``out``."""
+        spec = out.add()
+        spec.id = node.id
+        fill_node_metadata(spec.metadata, node)
+        upstream = add_bindings(spec.inputs, node.inputs, node.task.call_interface.inputs, self.blobs, f"node {node.id} ({node.task.name}) input", node.constants)
+        spec.upstream_node_ids.extend(upstream)
         if isinstance(node.task, Workflow):
-            reference = self.workflow_template(node.task).id
-            return workflow_pb2.Node(
-                id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, workflow_node=workflow_pb2.WorkflowNode(sub_workflow_ref=reference)
-            )
-        task_node = workflow_pb2.TaskNode(reference_id=self.task_template(node.task).id)
+            spec.workflow_node.sub_workflow_ref.CopyFrom(self.workflow_template(node.task).id)
+            return
+        if getattr(node.task, "execute_verb", "") == "map-execute":
+            inner = spec.array_node.node
+            inner.id = node.task.name  # flytekit's id of the sub-node
+            inner.metadata.CopyFrom(spec.metadata)
+            inner.inputs.extend(spec.inputs)
+            spec.array_node.min_success_ratio = 1.0
+            spec.array_node.is_original_sub_node_interface.SetInParent()  # false: typed by the list-form template
+            task_node = inner.task_node
+        else:
+            task_node = spec.task_node
+        task_node.reference_id.CopyFrom(self.task_template(node.task).id)
         task_node.overrides.SetInParent()  # flytekit always sends it
         if node.requests is not None or node.limits is not None:
             task_node.overrides.resources.CopyFrom(resources_to_idl(node.requests, node.limits))
-        if getattr(node.task, "execute_verb", "") != "map-execute":
-            return workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, task_node=task_node)
-        inner = workflow_pb2.Node(id=node.task.name, metadata=meta, inputs=inputs, task_node=task_node)  # flytekit's inner id
-        array = workflow_pb2.ArrayNode(node=inner, min_success_ratio=1.0)
-        array.is_original_sub_node_interface.SetInParent()  # false: the sub-node is typed by the list-form template
-        return workflow_pb2.Node(id=node.id, metadata=meta, inputs=inputs, upstream_node_ids=upstream, array_node=array)
 
 
 def dynamic_job_spec(
@@ -136,12 +145,10 @@ def dynamic_job_spec(
 ) -> dynamic_job_pb2.DynamicJobSpec:
     """The spec: nodes in call order, the parent's output bindings, every referenced template once."""
     entities = Entities(settings, blobs)
-    spec_nodes = [entities.node(node) for node in nodes]
-    output_bindings, _ = bindings(outputs, output_types, blobs, "the dynamic task's output")
-    return dynamic_job_pb2.DynamicJobSpec(
-        nodes=spec_nodes,
-        min_successes=len(spec_nodes),
-        outputs=output_bindings,
-        tasks=list(entities.tasks.values()),
-        subworkflows=list(entities.workflows.values()),
-    )
+    spec = dynamic_job_pb2.DynamicJobSpec(min_successes=len(nodes))
+    for node in nodes:
+        entities.add_node(spec.nodes, node)
+    add_bindings(spec.outputs, outputs, output_types, blobs, "the dynamic task's output")
+    spec.tasks.extend(entities.tasks.values())
+    spec.subworkflows.extend(entities.workflows.values())
+    return spec
