@@ -149,16 +149,19 @@ class NodeBuilder:
         node = Node(f"{self.id_prefix}{self._counter}", task, inputs)
         self._counter += 1
         declared = task.call_interface
-        missing = [name for name in declared.inputs if name not in inputs and name not in declared.defaults]
+        missing = []
+        for name in declared.inputs:  # a default is bound as a constant, as the backend needs every input bound
+            if name not in inputs:
+                if name in declared.defaults:
+                    inputs[name] = declared.defaults[name]
+                else:
+                    missing.append(name)
         if missing:
             raise TypeError(f"node {node.id} ({task.name}) is not given input(s) {', '.join(missing)}")
-        for name in declared.inputs:  # a default is bound as a constant, as the backend needs every input bound
-            inputs.setdefault(name, declared.defaults.get(name))
         for name, value in inputs.items():
             self._check(node, name, value, declared.inputs[name])
         self.nodes.append(node)
-        outputs = {name: Promise(node.id, name, py_type) for name, py_type in task.call_interface.outputs.items()}
-        return NodeCall(self, node, outputs, task.call_interface.output_tuple)
+        return NodeCall(self, node, declared.outputs, declared.output_tuple)
 
     def rename(self, node: Node, new_id: str) -> None:
         new_id = dns_name(new_id)
@@ -220,13 +223,14 @@ def _holds_promise(value: Any) -> bool:
 class NodeCall:
     """What a task call returns inside a dynamic: its promise(s), and ``with_overrides`` for the node."""
 
-    def __new__(cls, builder: NodeBuilder, node: Node, outputs: dict[str, Promise], output_tuple: type | None) -> Any:
-        if len(outputs) == 1 and output_tuple is None:
-            result: Any = _OverridablePromise(next(iter(outputs.values())))
-        elif not outputs:
+    def __new__(cls, builder: NodeBuilder, node: Node, output_types: dict[str, Any], output_tuple: type | None) -> Any:
+        if len(output_types) == 1 and output_tuple is None:
+            ((var, py_type),) = output_types.items()
+            result: Any = _OverridablePromise(node.id, var, py_type)
+        elif not output_types:
             result = _NoOutputs()
         else:
-            result = _OverridableOutputs(outputs)
+            result = _OverridableOutputs({var: Promise(node.id, var, py_type) for var, py_type in output_types.items()})
         result._builder, result._node = builder, node
         return result
 
@@ -274,9 +278,6 @@ class _Overridable:
 
 class _OverridablePromise(Promise, _Overridable):
     __slots__ = ("_builder", "_node")
-
-    def __init__(self, promise: Promise) -> None:
-        super().__init__(promise.node_id, promise.var, promise.py_type)
 
     def _promises(self) -> list[Promise]:
         return [self]
