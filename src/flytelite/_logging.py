@@ -5,7 +5,8 @@ proxies: a call below the level returns at once, and the first line at or above 
 configures structlog. JSON lines go to stderr when it is not a terminal (a container), a readable
 console format when it is; ``FLYTELITE_LOG_LEVEL`` and ``FLYTELITE_LOG_FORMAT`` (``json`` or
 ``console``) override. The standard ``logging`` of user code goes through the same output. Every
-line passes through :func:`flytelite._redact.redact`, so known secrets never reach the log.
+line passes through :func:`flytelite._redact.redact`, so known secrets never reach the log. A line
+that cannot be written (the task closed or broke stderr) is dropped: logging never fails a caller.
 """
 
 from __future__ import annotations
@@ -68,8 +69,11 @@ class Logger:
     def emit(self, level: int, method: str, event: str, fields: dict[str, Any]) -> None:
         if level < _threshold():
             return
-        structlog = _configure()
-        getattr(structlog.get_logger(), method)(event, logger=self.name, **_bound, **fields)
+        try:
+            structlog = _configure()
+            getattr(structlog.get_logger(), method)(event, logger=self.name, **_bound, **fields)
+        except (OSError, ValueError):  # stderr closed, broken (EPIPE) or replaced by something unusable
+            pass
 
     def debug(self, event: str, **fields: Any) -> None:
         self.emit(DEBUG, "debug", event, fields)

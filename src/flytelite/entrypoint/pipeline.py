@@ -20,13 +20,15 @@ from .._record import Record
 from .._logging import bind_identity, get_logger, route_stdlib_logging
 from ..context import ExecutionContext, ExecutionIdentity, TaskIdentity, make_working_directory, use_context
 from ..exceptions import IgnoreOutputs, TaskError, TerminatedError
-from .errors import Failure, UserCodeError, classify, one_line
-from .signals import committing, task_timeout, terminate_on_sigterm
+from .errors import LOGGED_MESSAGE_CHARS, Failure, UserCodeError, classify, one_line
+from .signals import deciding_verdict, task_timeout, terminate_on_sigterm
 
 log = get_logger("flytelite.execute")
 
 OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.pb"
+# What a terminated attempt may still spend writing its document: inside Kubernetes' default 30 s grace.
+DEFAULT_TERMINATION_GRACE_S = 20.0
 
 
 def _given(value: str | None) -> str | None:
@@ -90,6 +92,7 @@ class Attempt:
         self.output_literals: dict[str, bytes] = {}  # serialized Literal per output name
         self.offloaded: dict[str, bytes] = {}  # file name -> serialized Literal stored beside outputs.pb
         self.timings: list[tuple[str, float, float]] = []
+        self.owner_pid = os.getpid()  # a process the task forks never writes this attempt's verdict
 
     def output_uri(self, name: str) -> str:
         return io.join(self.args.output_prefix, name)
@@ -230,12 +233,13 @@ def offload_outputs(attempt: Attempt) -> None:
 def store_outputs(attempt: Attempt) -> None:
     from .._literal_bytes import literal_map_bytes
 
+    _end_forked_child(attempt, 0)
     for filename, data in attempt.offloaded.items():
         io.write_bytes(attempt.output_uri(filename), data)
     outputs = literal_map_bytes(attempt.output_literals)
     # Written last, only once everything it refers to is stored: the attempt's commit point.
-    with committing():
-        io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
+    deciding_verdict()
+    io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
 
 
 def write_deck(attempt: Attempt, error: str | None = None) -> None:
@@ -312,9 +316,23 @@ def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
     """Run one attempt and leave its verdict under the output prefix; returns the exit status."""
     attempt = Attempt(args, environ)
     try:
-        return _execute(attempt)
+        status = _execute(attempt)
+        _end_forked_child(attempt, status)
+        return status
     finally:
         _remove_working_directory(attempt)
+
+
+def _end_forked_child(attempt: Attempt, status: int) -> None:
+    """A process the task forked has come back into flytelite: the attempt is its parent's, so it leaves."""
+    if os.getpid() == attempt.owner_pid:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(status)  # no clean-up of the parent's scratch folder, no verdict
 
 
 def _execute(attempt: Attempt) -> int:
@@ -322,6 +340,7 @@ def _execute(attempt: Attempt) -> int:
         try:
             _run_steps(attempt, TEST_STEPS if attempt.args.test else EXECUTE_STEPS)
         except IgnoreOutputs:
+            deciding_verdict()  # the verdict is "nothing"
             log.info("the task asked to ignore its outputs: nothing is written")
             return 0
         except KeyboardInterrupt:  # SIGINT (docker run, a terminal): stopped from outside, like SIGTERM
@@ -347,22 +366,43 @@ def _remove_working_directory(attempt: Attempt) -> None:
 
 
 def fail(attempt: Attempt, exc: BaseException) -> int:
-    """Record ``exc`` as the attempt's error document; returns the exit status."""
+    """Record ``exc`` as the attempt's error document; returns the exit status.
+
+    The document is written before anything else that could block or fail (logging writes to a
+    stderr the task may have closed); signals are held off from the first line.
+    """
+    deciding_verdict()
+    _end_forked_child(attempt, 1)
+    terminated = isinstance(exc, TerminatedError)
+    if terminated:
+        io.set_deadline(time.monotonic() + _termination_grace_s(attempt.environ))
     failure = classify(exc)
+    written = attempt.args.test or _write_error_document(attempt, failure)
     log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
+    if failure.cut:
+        log.error("the error document holds a shortened message; here it is in full", message=failure.full_message(LOGGED_MESSAGE_CHARS))
     if not attempt.args.test:
         write_deck(attempt, error=failure.message)
-        try:
-            with committing():
-                write_error(attempt, failure)
-        except Exception as write_exc:  # noqa: BLE001 - nothing else can record the verdict
-            log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
-            return 1
-    if isinstance(exc, TerminatedError):
+    if not written:
+        return 1
+    if terminated:
         import signal
 
         return 128 + getattr(signal.Signals, exc.signal_name, signal.SIGTERM).value  # 143 for SIGTERM
     return 1 if _flag(attempt.environ, "FLYTE_FAIL_ON_ERROR") or attempt.args.test else 0
+
+
+def _termination_grace_s(environ: Mapping[str, str]) -> float:
+    return float(environ.get("FLYTELITE_TERMINATION_GRACE_S", DEFAULT_TERMINATION_GRACE_S))
+
+
+def _write_error_document(attempt: Attempt, failure: Failure) -> bool:
+    try:
+        write_error(attempt, failure)
+        return True
+    except Exception as write_exc:  # noqa: BLE001 - nothing else can record the verdict
+        log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
+        return False
 
 
 def _report_test(attempt: Attempt) -> None:
