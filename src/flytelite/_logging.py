@@ -72,7 +72,7 @@ class Logger:
         try:
             structlog = _configure()
             getattr(structlog.get_logger(), method)(event, logger=self.name, **_bound, **fields)
-        except (OSError, ValueError):  # stderr closed, broken (EPIPE) or replaced by something unusable
+        except (AttributeError, OSError, ValueError):  # stderr closed, broken (EPIPE), None or unusable
             pass
 
     def debug(self, event: str, **fields: Any) -> None:
