@@ -195,17 +195,25 @@ def check_archive(archive: tarfile.TarFile, dest: str, limits: Limits) -> list[t
 
 
 class _Undo:
-    """What the extraction created, removed again (newest first) when it does not finish."""
+    """What the extraction created, removed again (newest first) when it does not finish.
+
+    A path is recorded before it is created: a signal between the two must not leave it unrecorded.
+    """
 
     def __init__(self) -> None:
         self.created: list[tuple[str, bool]] = []  # (path, is a folder)
 
     def mkdir(self, path: str) -> None:
-        if not os.path.isdir(path):
+        if os.path.isdir(path):
+            return
+        self.created.append((path, True))
+        try:
             os.mkdir(path, 0o755)
-            self.created.append((path, True))
+        except OSError:
+            self.created.pop()  # not ours: it must not be removed on roll-back
+            raise
 
-    def made(self, path: str) -> None:
+    def will_make(self, path: str) -> None:
         self.created.append((path, False))
 
     def roll_back(self) -> None:
@@ -236,8 +244,8 @@ def _write_file(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str, un
     assert source is not None  # a regular member always has data
     _replace(path)
     mode = 0o755 if member.mode & 0o100 else 0o644
+    undo.will_make(path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
-    undo.made(path)
     with os.fdopen(fd, "wb") as out, source:
         while chunk := source.read(_COPY_CHUNK):
             out.write(chunk)
@@ -260,12 +268,12 @@ def _extract_member(archive: tarfile.TarFile, member: tarfile.TarInfo, path: str
         _write_file(archive, member, path, undo)
     elif member.issym():
         _replace(path)
+        undo.will_make(path)
         os.symlink(member.linkname, path)
-        undo.made(path)
     else:  # a hard link to an earlier file, checked above
         _replace(path)
+        undo.will_make(path)
         os.link(os.path.join(dest, _hard_link_target(member, dest)), path, follow_symlinks=False)
-        undo.made(path)
 
 
 def unpack(archive_path: str, dest: str, limits: Limits | None = None) -> None:

@@ -73,13 +73,17 @@ def fast_execute(distribution: str, dest_dir: str | None, command: list[str]) ->
 
 
 def _fetch_and_unpack(distribution: str, dest: str) -> None:
-    download = os.path.join(os.path.dirname(dest), f".flytelite-{os.urandom(8).hex()}.tar.gz")
+    import shutil
+    import tempfile
+
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    # A folder of its own: removing it also removes what a download given up on may still be writing.
+    download_dir = tempfile.mkdtemp(prefix=".flytelite-download-", dir=os.path.dirname(dest))
     try:
-        io.get_file(distribution, download)
+        download = io.get_file(distribution, os.path.join(download_dir, "archive.tar.gz"))
         unpack(download, dest)
     finally:
-        if os.path.exists(download):
-            os.unlink(download)
+        shutil.rmtree(download_dir, ignore_errors=True)
     from .._logging import get_logger
 
     get_logger("flytelite.fast_execute").info("unpacked fast-registered code", distribution=distribution, dest_dir=dest)
@@ -104,7 +108,8 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
 
         output_prefix = _option_value(command, "--output-prefix")
         if isinstance(exc, ArchiveRejected):
-            exc = TaskError(f"the code archive {distribution} was rejected as unsafe or unusable: {exc}", origin="USER")
+            summary = f"the code archive {distribution} was rejected as unsafe or unusable: {exc}"
+            exc = TaskError(summary, f"archive member: {exc.member}\nrule: {exc.rule}", origin="USER")
         if output_prefix is None:
             raise
         return fail(Attempt(ExecuteArgs(inputs="", output_prefix=output_prefix)), exc)
