@@ -135,3 +135,37 @@ def test_a_forked_child_that_returns_writes_nothing(ep):
     result = ep.execute("hostile_tasks", "fork_child_returns")
     assert result.outputs().literals["o0"].scalar.primitive.integer == 2
     assert result.files() == ["outputs.pb"]
+
+
+def _s3_env(endpoint: str, **extra: str) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "key", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret", "AWS_REGION": "us-east-1", **extra}
+
+
+def test_sigterm_interrupts_a_request_that_hangs_and_the_document_is_written(ep):
+    """Item 4: the endpoint accepts and never answers; SIGTERM used to wait for the 10 min request timeout."""
+    from hanging_server import HangingServer  # noqa: PLC0415 - a helper of the tests folder
+
+    server = HangingServer()
+    try:
+        proc = ep.popen("ok_tasks", "add", inputs="s3://bucket/inputs.pb", env=_s3_env(server.endpoint))
+        server.wait_for_a_request()
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+        assert time.monotonic() - sent < 10, "SIGTERM waited for the hanging request"
+        assert proc.returncode == 143, stderr
+        assert sorted(p.name for p in ep.out.iterdir()) == ["error.pb"]
+        assert "SIGTERM" in ep.read_error_document(ep.out / "error.pb").error.message
+    finally:
+        server.close()
+
+
+def test_a_password_in_the_endpoint_url_appears_nowhere(ep):
+    """Item 9: http://user:pass@host was copied into error.pb and the log lines."""
+    password = "Pa55-in-the-url"
+    env = _s3_env(f"http://flyte:{password}@127.0.0.1:1", FLYTELITE_IO_RETRY_BUDGET="1")
+    result = ep.execute("ok_tasks", "add", inputs="s3://bucket/inputs.pb", env=env)
+    error = result.error()
+    assert "127.0.0.1:1" in error.message, error.message  # the endpoint is named, its password masked
+    assert password not in error.message and password not in result.stderr and password not in result.stdout
+    assert "flyte:***@" in error.message or "***@127.0.0.1" in error.message
