@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch first, pinned: that CPU build lies on this machine's disk; an open range pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: demo test venv test-venv system-deps bench-cold-start clean
+.PHONY: demo test test-fast venv test-venv system-deps bench-cold-start clean
 
 $(BIN)/flytelite: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ demo: venv
 ## test: the whole test suite
 test: test-venv system-deps
 	$(BIN)/python -m pytest -q
+
+## test-fast: the unit tests, without the end-to-end ones (subprocesses, servers, workers, browser)
+test-fast: test-venv
+	$(BIN)/python -m pytest -q -m "not slow"
 
 ## bench-cold-start: flytelite execute against the interpreter floor (hyperfine)
 bench-cold-start: venv

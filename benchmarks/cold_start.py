@@ -1,11 +1,13 @@
 """Cold start of `flytelite execute` on a two-integer task, against the interpreter floor.
 
 Runs, side by side in one hyperfine session:
-  floor      python -c "import flyteidl.core.literals_pb2"
-  flytelite  flytelite execute ... -- task-module arithmetic task-name add
-  flytekit   pyflyte-execute on the same task (only with --flytekit-venv DIR)
+  floor          python -c "import flyteidl.core.literals_pb2"
+  flytelite      flytelite execute ... -- task-module arithmetic task-name add
+  floor+logging  python -c "import flyteidl.core.literals_pb2, logging"
+  flytelite+log  the same execute of ``add_logged``, which logs one warning through ``logging``
+  flytekit       pyflyte-execute on ``add`` (only with --flytekit-venv DIR)
 and reports median wall time, the ratio to the floor and peak RSS (max over repeated runs).
-Targets (issue 3): wall time within 1.5x of the floor, peak memory under 40 MiB.
+Targets (issues 3 and 10): each flytelite case within 1.5x of its floor, peak memory under 40 MiB.
 
     python benchmarks/cold_start.py [--runs 40] [--flytekit-venv .venv-flytekit] [--storage s3]
 
@@ -52,7 +54,7 @@ def ensure_hyperfine() -> str:
 
 
 def write_inputs(path: str) -> None:
-    from flytelite.type_engine import encode_map
+    from flytelite.types import encode_map
 
     with open(path, "wb") as f:
         f.write(encode_map({"a": 2, "b": 40}, {"a": int, "b": int}, what="input").SerializeToString())
@@ -123,8 +125,10 @@ def run(options: argparse.Namespace, hyperfine: str, work: str) -> None:
         commands = {
             "floor": f"{sys.executable} -c 'import flyteidl.core.literals_pb2'",
             "flytelite": f"{BIN}/flytelite execute {common} -- task-module arithmetic task-name add",
+            "floor+logging": f"{sys.executable} -c 'import flyteidl.core.literals_pb2, logging'",
+            "flytelite+log": f"{BIN}/flytelite execute {common} -- task-module arithmetic task-name add_logged",
         }
-        cwds = {"floor": os.path.join(ROOT, "examples"), "flytelite": os.path.join(ROOT, "examples")}
+        cwds = {name: os.path.join(ROOT, "examples") for name in commands}
         if options.flytekit_venv:
             fk_dir = os.path.join(work, "fk")
             os.makedirs(fk_dir)
@@ -160,9 +164,9 @@ def measure(hyperfine: str, commands: dict[str, tuple[str, str]], env: dict[str,
 
 def print_table(results: dict[str, tuple[float, float]], baseline: str) -> None:
     base_ms = results[baseline][0]
-    print(f"{'command':<12} {'median ms':>10} {'x ' + baseline:>12} {'peak RSS MiB':>13}")
+    print(f"{'command':<14} {'median ms':>10} {'x ' + baseline:>12} {'peak RSS MiB':>13}")
     for name, (median_ms, rss) in results.items():
-        print(f"{name:<12} {median_ms:>10.1f} {median_ms / base_ms:>12.2f} {rss:>13.1f}")
+        print(f"{name:<14} {median_ms:>10.1f} {median_ms / base_ms:>12.2f} {rss:>13.1f}")
 
 
 def report(
@@ -177,6 +181,9 @@ def report(
     else:
         print(f"target wall <= 1.5x floor: {'met' if ours_ms <= 1.5 * floor_ms else 'MISSED'}; "
               f"target peak RSS < 40 MiB: {'met' if ours_rss < 40 else 'MISSED'}")
+        logged_ms, logging_floor_ms = results["flytelite+log"][0], results["floor+logging"][0]
+        print(f"logging one line: {logged_ms / logging_floor_ms:.2f}x its floor; "
+              f"target <= 1.5x: {'met' if logged_ms <= 1.5 * logging_floor_ms else 'MISSED'}")
 
 
 if __name__ == "__main__":

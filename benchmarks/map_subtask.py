@@ -43,7 +43,7 @@ def main() -> None:
 
 
 def run(hyperfine: str, work: str, runs: int, elements: int) -> None:
-    from flytelite.type_engine import encode_map
+    from flytelite.types import encode_map
 
     with open(os.path.join(work, "mapped_bench.py"), "w") as f:
         f.write(MAPPED_TASK)

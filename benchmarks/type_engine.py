@@ -41,8 +41,8 @@ from typing import Any, Callable
 import msgpack
 from flyteidl.core import literals_pb2
 
-from flytelite._literal_bytes import literal_map_bytes
-from flytelite.type_engine import decode_map_bytes, encode_literals
+from flytelite.types import literal_map_bytes
+from flytelite.types import decode_map_bytes, encode_literals
 
 Literal = literals_pb2.Literal
 LiteralMap = literals_pb2.LiteralMap

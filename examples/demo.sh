@@ -4,7 +4,7 @@ set -eu
 work=$(mktemp -d)
 python - "$work/inputs.pb" <<'PY'
 import sys
-from flytelite.type_engine import encode_map
+from flytelite.types import encode_map
 literal_map = encode_map({"a": 2, "b": 40}, {"a": int, "b": int}, what="input")
 open(sys.argv[1], "wb").write(literal_map.SerializeToString())
 PY

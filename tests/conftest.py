@@ -13,6 +13,19 @@ S3_ENV_VARS = (
 )  # fmt: skip
 
 
+# What makes a test slow: a real process or server behind one of these fixtures, a folder of them, or a browser.
+_SLOW_FIXTURES = {"ep", "s3_server", "s3_env", "s3_bucket", "storage", "page_file"}
+_SLOW_FOLDERS = {"entrypoint", "storage", "torch_launcher"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the end-to-end tests ``slow``: ``make test-fast`` (``-m "not slow"``) leaves them out."""
+    for item in items:
+        folder = item.path.parent.name
+        if folder in _SLOW_FOLDERS or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A SeaweedFS S3 server on 127.0.0.1, shared by the session."""

@@ -12,8 +12,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import cases  # noqa: E402  (module name must be "cases": pickled class names include it)
 
 from flytelite import Directory, File, task  # noqa: E402
-from flytelite.context import ExecutionContext, use_context  # noqa: E402
-from flytelite.type_engine import literal_type, to_literal, to_python  # noqa: E402
+from flytelite.types import BlobPaths, storing_blobs, literal_type, to_literal, to_python  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 SPECIAL_TYPES = {cases.FILE: File, cases.DIRECTORY: Directory, cases.PICKLE: cases.Opaque}
@@ -38,7 +37,7 @@ def _our_value(python_type, value):
 
 @pytest.fixture(autouse=True)
 def local_context(tmp_path):
-    with use_context(ExecutionContext(working_directory=str(tmp_path), raw_output_prefix=str(tmp_path / "raw"))):
+    with storing_blobs(BlobPaths(str(tmp_path / "raw"), str(tmp_path))):
         yield
 
 

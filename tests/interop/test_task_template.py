@@ -8,7 +8,7 @@ import os
 from flyteidl.core import tasks_pb2
 
 from flytelite import Resources, Secret, task
-from flytelite.task_template import SerializationSettings, to_task_template
+from flytelite.model.template import SerializationSettings, to_task_template
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "task_template_configured.pb")
 

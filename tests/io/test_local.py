@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import flytelite.io as fio
-from trees import read_tree, write_tree
+from .trees import read_tree, write_tree
 
 
 def _make_tree(root: Path) -> dict[str, bytes]:

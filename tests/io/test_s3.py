@@ -12,7 +12,7 @@ import pytest
 from obstore.store import S3Store
 
 import flytelite.io as fio
-from trees import read_tree, write_tree
+from .trees import read_tree, write_tree
 
 
 def _make_tree(root: Path, count: int) -> dict[str, bytes]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from s3_server import S3Server
-from storage_helpers import Storage
+from .storage_helpers import Storage
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -9,11 +9,10 @@ import typing
 
 import pytest
 from flyteidl.core import literals_pb2
-from storage_helpers import dataset
+from .storage_helpers import dataset
 
 import flytelite.io as fio
-from flytelite.context import ExecutionContext, use_context
-from flytelite.type_engine import LiteralMismatch, codec_for, literal_type, to_literal, to_python
+from flytelite.types import BlobPaths, storing_blobs, LiteralMismatch, codec_for, literal_type, to_literal, to_python
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("pyarrow")
@@ -21,7 +20,7 @@ pytest.importorskip("pyarrow")
 
 @pytest.fixture(autouse=True)
 def local_context(tmp_path):
-    with use_context(ExecutionContext(working_directory=str(tmp_path), raw_output_prefix=str(tmp_path / "raw"))):
+    with storing_blobs(BlobPaths(str(tmp_path / "raw"), str(tmp_path))):
         yield
 
 
@@ -29,7 +28,7 @@ def test_pandas_is_not_imported_for_other_types() -> None:
     code = (
         "import sys, typing\n"
         "from flytelite import File, Directory, task\n"
-        "from flytelite.type_engine import literal_type\n"
+        "from flytelite.types import literal_type\n"
         "class Opaque: pass\n"
         "for t in (int, File, Directory, Opaque, typing.Optional[File], list[Opaque], dict[str, float]):\n"
         "    literal_type(t)\n"
@@ -41,7 +40,7 @@ def test_pandas_is_not_imported_for_other_types() -> None:
 
 def test_parquet_is_loaded_only_when_a_frame_travels() -> None:
     # (pandas 3 imports pyarrow itself; its parquet module is what a frame's transfer loads)
-    code = "import sys, pandas\nfrom flytelite.type_engine import literal_type\nliteral_type(pandas.DataFrame)\nprint('pyarrow.parquet' in sys.modules)\n"
+    code = "import sys, pandas\nfrom flytelite.types import literal_type\nliteral_type(pandas.DataFrame)\nprint('pyarrow.parquet' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False"]
 

@@ -10,8 +10,8 @@ import time
 import torch
 import torch.distributed as dist
 
-from flytelite.context import current_context
-from flytelite.exceptions import RecoverableException
+from flytelite.runtime.context import current_context
+from flytelite.support.exceptions import RecoverableException
 
 
 def _rank() -> int:

@@ -10,7 +10,7 @@ import sys
 
 import torch_examples
 
-from flytelite.exceptions import IgnoreOutputs, TaskError, TerminatedError
+from flytelite.support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from flytelite.torch_launcher.config import Elastic
 
 

@@ -21,7 +21,7 @@ import tarfile
 import zlib
 from typing import Callable
 
-from .._record import Record
+from ..support.records import Record
 
 MAX_COMPONENT_BYTES = 255
 MAX_PATH_BYTES = 4095

@@ -79,7 +79,7 @@ def package(folder: str, output: str) -> None:
 @click.option("--version", default="{{ registration.version }}")
 def serialize(target: str, output: str, images: tuple[str, ...], fast: bool, project: str, domain: str, version: str) -> None:
     """Write one TaskTemplate per task of a file or module: `serialize tasks.py -o out --image repo/img:1`."""
-    from ..task_template import SerializationSettings
+    from ..model.template import SerializationSettings
     from .local_run import import_target
     from .serialize import parse_images, serialize_module
 

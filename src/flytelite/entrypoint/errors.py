@@ -13,9 +13,9 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from .._record import Record
-from .._redact import redact
-from ..exceptions import RecoverableException, TaskError, TerminatedError
+from ..support.records import Record
+from ..support.redact import redact
+from ..support.exceptions import RecoverableException, TaskError, TerminatedError
 from ..io import StorageError
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import subprocess
 from typing import Any
 
 from .. import io
-from ..exceptions import TerminatedError
+from ..support.exceptions import TerminatedError
 from .archive import ArchiveRejected, unpack
 from .signals import STOP_SIGNALS, terminate_on_sigterm
 
@@ -84,7 +84,7 @@ def _fetch_and_unpack(distribution: str, dest: str) -> None:
         unpack(download, dest)
     finally:
         shutil.rmtree(download_dir, ignore_errors=True)
-    from .._logging import get_logger
+    from ..support.logs import get_logger
 
     get_logger("flytelite.fast_execute").info("unpacked fast-registered code", distribution=distribution, dest_dir=dest)
 
@@ -103,8 +103,8 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
     try:
         return fast_execute(distribution, dest_dir, command)
     except (Exception, TerminatedError) as exc:  # the attempt's verdict must be written
-        from ..exceptions import TaskError
-        from .pipeline import Attempt, ExecuteArgs, fail
+        from ..support.exceptions import TaskError
+        from .pipeline import fail_before_attempt
 
         output_prefix = _option_value(command, "--output-prefix")
         if isinstance(exc, ArchiveRejected):
@@ -112,4 +112,4 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
             exc = TaskError(summary, f"archive member: {exc.member}\nrule: {exc.rule}", origin="USER")
         if output_prefix is None:
             raise
-        return fail(Attempt(ExecuteArgs(inputs="", output_prefix=output_prefix)), exc)
+        return fail_before_attempt(output_prefix, exc, os.environ)

@@ -22,10 +22,8 @@ import click
 from flyteidl.core import errors_pb2
 
 from .. import io
-from ..context import ExecutionContext, use_context
-from ..files import Directory, File
-from .._literal_bytes import literal_map_bytes
-from ..type_engine import decode_map_bytes, encode_literals, type_name
+from ..types import BlobPaths, decode_map_bytes, encode_literals, from_json_data, literal_map_bytes, type_name
+from ..types.files import Directory, File
 from .pipeline import ERROR_FILE, OUTPUTS_FILE, ExecuteArgs, execute
 
 _TRUE, _FALSE = ("true", "1", "yes", "y", "t"), ("false", "0", "no", "n", "f")
@@ -89,12 +87,7 @@ def parse_value(text: str, py_type: Any) -> Any:
         return py_type(text)
     if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
         return py_type(text)
-    from .._structured_types import from_builtin, is_pydantic_model
-
-    data = json.loads(text)
-    if isinstance(py_type, type) and is_pydantic_model(py_type):
-        return py_type.model_validate(data)
-    return from_builtin(data, py_type)
+    return from_json_data(json.loads(text), py_type)
 
 
 def parse_inputs(task: Any, raw_args: list[str]) -> dict[str, Any]:
@@ -152,8 +145,8 @@ def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) ->
     folder = tempfile.mkdtemp(prefix="flytelite-run-")
     raw = os.path.join(folder, "raw")
     try:
-        with use_context(ExecutionContext(working_directory=folder, raw_output_prefix=raw)):
-            literals = encode_literals(values, {n: task.python_interface.inputs[n] for n in values}, what="input")
+        input_types = {n: task.python_interface.inputs[n] for n in values}
+        literals = encode_literals(values, input_types, what="input", blobs=BlobPaths(raw, folder))
         io.write_bytes(os.path.join(folder, "inputs.pb"), literal_map_bytes(literals))
         args = ExecuteArgs(
             inputs=os.path.join(folder, "inputs.pb"),

@@ -16,10 +16,14 @@ from typing import Any, Callable, Mapping
 
 
 from .. import io
-from .._record import Record
-from .._logging import bind_identity, get_logger, route_stdlib_logging
-from ..context import ExecutionContext, ExecutionIdentity, TaskIdentity, make_working_directory, use_context
-from ..exceptions import IgnoreOutputs, TaskError, TerminatedError
+from ..support.records import Record
+from ..support.log_routing import route_stdlib_logging
+from ..support.logs import bind_identity, get_logger
+from ..runtime.context import ExecutionContext, ExecutionIdentity, TaskIdentity
+from ..model.tasks import blob_paths_of
+from ..support.scratch import make_working_directory
+from ..types import BlobPaths
+from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from .errors import LOGGED_MESSAGE_CHARS, Failure, UserCodeError, classify, one_line
 from .signals import deciding_verdict, task_timeout, terminate_on_sigterm
 
@@ -89,6 +93,7 @@ class Attempt:
         self.input_bytes: bytes | None = None  # the serialized inputs LiteralMap
         self.inputs: dict[str, Any] | None = None
         self.rval: Any = None
+        self.outputs: dict[str, Any] | None = None  # the return value packed by output name
         self.output_literals: dict[str, bytes] = {}  # serialized Literal per output name
         self.offloaded: dict[str, bytes] = {}  # file name -> serialized Literal stored beside outputs.pb
         self.timings: list[tuple[str, float, float]] = []
@@ -97,10 +102,27 @@ class Attempt:
     def output_uri(self, name: str) -> str:
         return io.join(self.args.output_prefix, name)
 
+    def blob_paths(self) -> BlobPaths | None:
+        """Where codecs store blobs: the attempt's folders (``None``, a private folder, before there is a context)."""
+        return None if self.ctx is None else blob_paths_of(self.ctx)
+
 
 # --- steps --------------------------------------------------------------------------------------
 
+Step = Callable[[Attempt], None]
 
+
+def step(label: str) -> Callable[[Step], Step]:
+    """Name a step as the deck's timeline shows it."""
+
+    def labelled(fn: Step) -> Step:
+        fn.label = label  # type: ignore[attr-defined]
+        return fn
+
+    return labelled
+
+
+@step("preparing the context")
 def build_context(attempt: Attempt) -> None:
     args, environ = attempt.args, attempt.environ
     # Bound first, so that every line of the attempt (the warning below included) carries it.
@@ -123,11 +145,12 @@ def build_context(attempt: Attempt) -> None:
 def _checkpoint(args: ExecuteArgs, working_directory: str) -> Any:
     if args.checkpoint_path is None:
         return None
-    from ..checkpoint import Checkpoint
+    from ..runtime.checkpoint import Checkpoint
 
     return Checkpoint(args.checkpoint_path, args.prev_checkpoint, os.path.join(working_directory, "checkpoint"))
 
 
+@step("installing runtime packages")
 def install_runtime_packages(attempt: Attempt) -> None:
     """Install ``_F_RUNTIME_PACKAGES`` with this interpreter's pip before the task is loaded."""
     packages = attempt.environ.get("_F_RUNTIME_PACKAGES", "").split()
@@ -144,6 +167,7 @@ def install_runtime_packages(attempt: Attempt) -> None:
     importlib.invalidate_caches()  # the import system's directory listings predate the install
 
 
+@step("loading the task")
 def load_task(attempt: Attempt) -> None:
     from ..resolvers import load_resolver
 
@@ -176,15 +200,17 @@ def _what_is(value: Any) -> str:
     return f"{type(value).__name__} {getattr(value, '__qualname__', repr(value))[:80]}"
 
 
+@step("reading inputs")
 def fetch_inputs(attempt: Attempt) -> None:
     attempt.input_bytes = io.read_bytes(attempt.args.inputs)
 
 
+@step("decoding inputs")
 def decode_inputs(attempt: Attempt) -> None:
-    from .._literal_bytes import MalformedLiteral
+    from ..types import MalformedLiteral
 
     try:
-        attempt.inputs = attempt.task.decode_inputs(attempt.input_bytes)
+        attempt.inputs = attempt.task.decode_inputs(attempt.input_bytes, attempt.blob_paths())
     except MalformedLiteral as exc:
         size = len(attempt.input_bytes or b"")
         raise TaskError(f"the inputs file {attempt.args.inputs} is not a LiteralMap ({size} bytes): {exc}", origin="SYSTEM") from exc
@@ -192,29 +218,30 @@ def decode_inputs(attempt: Attempt) -> None:
         raise UserCodeError(f"the inputs do not fit {attempt.task.name}: {exc}", exc) from exc
 
 
+@step("running the task")
 def run_task(attempt: Attempt) -> None:
-    task, ctx = attempt.task, attempt.ctx
+    task = attempt.task
     route_stdlib_logging()
     try:
-        with use_context(ctx), task_timeout(task.metadata.timeout):
-            params = task.pre_execute(ctx)
-            with use_context(params):
-                rval = task.execute(**attempt.inputs)
-                attempt.rval = task.post_execute(params, rval)
+        with task_timeout(task.metadata.timeout):
+            attempt.rval = task.run_hooks(attempt.ctx, attempt.inputs)
     except (IgnoreOutputs, TerminatedError):
         raise
     except (Exception, SystemExit) as exc:  # sys.exit() in the task must not skip the error document
         raise UserCodeError(f"{task.name} failed: {one_line(exc)}", exc) from exc
 
 
+@step("encoding outputs")
 def encode_outputs(attempt: Attempt) -> None:
+    task = attempt.task
     try:
-        with use_context(attempt.ctx):
-            attempt.output_literals = attempt.task.encode_outputs(attempt.rval)
+        attempt.outputs = task.python_interface.pack_outputs(attempt.rval)
+        attempt.output_literals = task.encode_outputs(attempt.outputs, attempt.blob_paths())
     except (TypeError, ValueError) as exc:
         raise UserCodeError(f"the outputs of {attempt.task.name} do not fit its interface: {exc}", exc) from exc
 
 
+@step("offloading large outputs")
 def offload_outputs(attempt: Attempt) -> None:
     env = attempt.environ
     if env.get("_F_L_MIN_SIZE_MB") is None:
@@ -230,8 +257,9 @@ def offload_outputs(attempt: Attempt) -> None:
         raise UserCodeError(f"an output of {attempt.task.name} is too large: {exc}", exc) from exc
 
 
+@step("writing outputs")
 def store_outputs(attempt: Attempt) -> None:
-    from .._literal_bytes import literal_map_bytes
+    from ..types import literal_map_bytes
 
     _end_forked_child(attempt, 0)
     for filename, data in attempt.offloaded.items():
@@ -242,22 +270,23 @@ def store_outputs(attempt: Attempt) -> None:
     io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
 
 
+@step("writing the deck")
 def write_deck(attempt: Attempt, error: str | None = None) -> None:
     """Upload ``deck.html`` when the task enables decks; a deck that cannot be written is only logged."""
     if attempt.ctx is None or not attempt.ctx.enable_deck:
         return
-    from .. import deck
+    from ..runtime import deck
 
     task = attempt.task
     try:
-        outputs = task.python_interface.pack_outputs(attempt.rval) if error is None else None
+        outputs = attempt.outputs if error is None else None
         decks = deck.build_decks(task.name, attempt.inputs, outputs, attempt.timings, attempt.ctx.decks, error)
         deck.write_deck(attempt.args.output_prefix, deck.render_page(decks, task.name))
     except Exception as exc:  # noqa: BLE001 - the deck is a report, never the verdict
         log.warning("could not write the deck", error=one_line(exc))
 
 
-EXECUTE_STEPS: tuple[Callable[[Attempt], None], ...] = (
+EXECUTE_STEPS: tuple[Step, ...] = (
     build_context,
     install_runtime_packages,
     load_task,
@@ -285,30 +314,29 @@ def _error_file_name(environ: Mapping[str, str]) -> str:
     return ERROR_FILE
 
 
-def write_error(attempt: Attempt, failure: Failure) -> None:
-    env = attempt.environ
-    file_name = _error_file_name(env)  # a fresh random name under the distributed strategy: choose once
-    worker = env.get("FLYTE_INTERNAL_WORKER_NAME") or env.get("_F_WN") or ""
+def write_error(output_prefix: str, failure: Failure, environ: Mapping[str, str]) -> None:
+    file_name = _error_file_name(environ)  # a fresh random name under the distributed strategy: choose once
+    worker = environ.get("FLYTE_INTERNAL_WORKER_NAME") or environ.get("_F_WN") or ""
     document = failure.to_document(worker if file_name != ERROR_FILE else "")
-    io.write_bytes(attempt.output_uri(file_name), document.SerializeToString())
+    io.write_bytes(io.join(output_prefix, file_name), document.SerializeToString())
 
 
-def _run_steps(attempt: Attempt, steps: tuple[Callable[[Attempt], None], ...]) -> None:
+def _run_steps(attempt: Attempt, steps: tuple[Step, ...]) -> None:
     for step in steps:
         started = time.time()
         try:
             step(attempt)
         finally:  # the failing step too: the deck's timeline shows where the time went
-            attempt.timings.append((step.__name__, started, time.time()))
+            attempt.timings.append((getattr(step, "label", step.__name__), started, time.time()))
 
 
 def run_execute(options: dict[str, Any], map_task: bool = False) -> int:
     """``execute`` (or ``map-execute``, whose resolver defaults to the map-task one) from parsed options."""
     options = dict(options, loader_args=tuple(options.get("loader_args", ())))
     if map_task and _given(options.get("resolver")) is None:
-        from ..resolvers.map_task import LOCATION
+        from ..model.map_task import MAP_RESOLVER
 
-        options["resolver"] = LOCATION
+        options["resolver"] = MAP_RESOLVER
     return execute(ExecuteArgs(**options))
 
 
@@ -366,43 +394,57 @@ def _remove_working_directory(attempt: Attempt) -> None:
 
 
 def fail(attempt: Attempt, exc: BaseException) -> int:
-    """Record ``exc`` as the attempt's error document; returns the exit status.
+    """Record ``exc`` as the attempt's error document (and deck); returns the exit status.
 
     The document is written before anything else that could block or fail (logging writes to a
     stderr the task may have closed); signals are held off from the first line.
     """
     deciding_verdict()
     _end_forked_child(attempt, 1)
-    terminated = isinstance(exc, TerminatedError)
-    if terminated:
-        io.set_deadline(time.monotonic() + _termination_grace_s(attempt.environ))
-    failure = classify(exc)
-    written = attempt.args.test or _write_error_document(attempt, failure)
+    failure = _failure(exc, attempt.environ)
+    written = attempt.args.test or _commit_error(attempt.args.output_prefix, failure, attempt.environ)
+    _log(failure)
+    if not attempt.args.test:
+        write_deck(attempt, error=failure.message)
+    return _exit_status(exc, attempt.environ, attempt.args.test) if written else 1
+
+
+def fail_before_attempt(output_prefix: str, exc: BaseException, environ: Mapping[str, str]) -> int:
+    """Record a failure that happened before the attempt began (fast-execute's fetch or unpack)."""
+    deciding_verdict()
+    failure = _failure(exc, environ)
+    written = _commit_error(output_prefix, failure, environ)
+    _log(failure)
+    return _exit_status(exc, environ, test=False) if written else 1
+
+
+def _failure(exc: BaseException, environ: Mapping[str, str]) -> Failure:
+    if isinstance(exc, TerminatedError):  # what is left of the grace period bounds the storage calls
+        io.set_deadline(time.monotonic() + float(environ.get("FLYTELITE_TERMINATION_GRACE_S", DEFAULT_TERMINATION_GRACE_S)))
+    return classify(exc)
+
+
+def _log(failure: Failure) -> None:
     log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
     if failure.cut:
         log.error("the error document holds a shortened message; here it is in full", message=failure.full_message(LOGGED_MESSAGE_CHARS))
-    if not attempt.args.test:
-        write_deck(attempt, error=failure.message)
-    if not written:
-        return 1
-    if terminated:
-        import signal
-
-        return 128 + getattr(signal.Signals, exc.signal_name, signal.SIGTERM).value  # 143 for SIGTERM
-    return 1 if _flag(attempt.environ, "FLYTE_FAIL_ON_ERROR") or attempt.args.test else 0
 
 
-def _termination_grace_s(environ: Mapping[str, str]) -> float:
-    return float(environ.get("FLYTELITE_TERMINATION_GRACE_S", DEFAULT_TERMINATION_GRACE_S))
-
-
-def _write_error_document(attempt: Attempt, failure: Failure) -> bool:
+def _commit_error(output_prefix: str, failure: Failure, environ: Mapping[str, str]) -> bool:
     try:
-        write_error(attempt, failure)
-        return True
+        write_error(output_prefix, failure, environ)
     except Exception as write_exc:  # noqa: BLE001 - nothing else can record the verdict
         log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
         return False
+    return True
+
+
+def _exit_status(exc: BaseException, environ: Mapping[str, str], test: bool) -> int:
+    if isinstance(exc, TerminatedError):
+        import signal
+
+        return 128 + getattr(signal.Signals, exc.signal_name, signal.SIGTERM).value  # 143 for SIGTERM
+    return 1 if _flag(environ, "FLYTE_FAIL_ON_ERROR") or test else 0
 
 
 def _report_test(attempt: Attempt) -> None:

@@ -10,8 +10,8 @@ import os
 import shutil
 from typing import Any
 
-from ..tasks import Task
-from ..task_template import SerializationSettings, to_task_template
+from ..model.tasks import Task
+from ..model.template import SerializationSettings, to_task_template
 
 LISTING = "tasks.txt"
 
@@ -30,7 +30,7 @@ def parse_images(values: tuple[str, ...]) -> dict[str, str]:
 
 def tasks_of(module: Any) -> list[Any]:
     """The tasks (and map tasks) defined in ``module``, not those it imported, in definition order."""
-    from ..resolvers.map_task import MapSubtask
+    from ..model.map_task import MapSubtask
 
     kinds = (Task, MapSubtask)
     return [v for v in vars(module).values() if isinstance(v, kinds) and v.function.__module__ == module.__name__]

@@ -17,7 +17,7 @@ import signal
 import threading
 from typing import Any, Iterator
 
-from ..exceptions import TerminatedError
+from ..support.exceptions import TerminatedError
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _deciding = False

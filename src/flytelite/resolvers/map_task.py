@@ -1,82 +1,12 @@
-"""The map-task resolver: one subtask of an array node runs one element of its list inputs.
-
-Loader args: ``vars <comma-separated bound input names> resolver <inner resolver path> <its args...>``.
-Bound inputs pass whole; every other input is a list of which the subtask takes element
-``BATCH_JOB_ARRAY_INDEX_OFFSET + $BATCH_JOB_ARRAY_INDEX_VAR_NAME``. Only that element is converted
-to Python, so a subtask's cost barely grows with the length of the list.
-"""
+"""The map-task resolver: loader args ``vars <comma-separated bound input names> resolver <inner
+resolver path> <its args...>`` name the inner task and the inputs that pass whole."""
 
 from __future__ import annotations
 
-import os
-from typing import Any, Mapping
+from ..model.map_task import MAP_RESOLVER, MapSubtask
+from .base import load_resolver
 
-from ..exceptions import TaskError
-from ..type_engine import LiteralMismatch, codec_for, decode_map_bytes
-
-LOCATION = "flytelite.resolvers.map_task.default_map_task_resolver"
-
-
-def array_index(environ: Mapping[str, str]) -> int:
-    """This subtask's element, from the variables the array plugin sets."""
-    offset = int(environ.get("BATCH_JOB_ARRAY_INDEX_OFFSET") or 0)
-    index_variable = environ.get("BATCH_JOB_ARRAY_INDEX_VAR_NAME")
-    return offset + int((environ.get(index_variable) if index_variable else None) or 0)
-
-
-class MapSubtask:
-    """The inner task, seen through one element of its mapped inputs."""
-
-    def __init__(self, inner: Any, bound_inputs: list[str], inner_resolver: str, inner_args: list[str]) -> None:
-        unknown = set(bound_inputs) - set(inner.python_interface.inputs)
-        if unknown:
-            raise ValueError(f"bound input(s) {', '.join(sorted(unknown))} are not inputs of {inner.name}")
-        self._inner = inner
-        self.name = f"{inner.name}_mapped"  # its own registered name, beside the inner task's
-        self.bound_inputs = bound_inputs
-        self.inner_resolver = inner_resolver
-        self.inner_args = inner_args
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    @property
-    def task_resolver(self) -> Any:
-        return default_map_task_resolver
-
-    def decode_inputs(self, input_bytes: bytes) -> dict[str, Any]:
-        # Only the mapped lists' own literals are parsed, and only the chosen element is converted.
-        from flyteidl.core import literals_pb2
-
-        from .._literal_bytes import map_entries
-
-        iface = self._inner.python_interface
-        spans = map_entries(input_bytes)
-        mapped = [name for name in iface.inputs if name in spans and name not in self.bound_inputs]
-        whole = {name: py_type for name, py_type in iface.inputs.items() if name not in mapped}
-        values = decode_map_bytes(input_bytes, whole, iface.defaults, what="input")
-        index = array_index(os.environ)
-        for name in mapped:
-            start, end = spans[name]
-            lit = literals_pb2.Literal.FromString(input_bytes[start:end])
-            values[name] = self._element(name, iface.inputs[name], lit, index)
-        return {name: values[name] for name in iface.inputs}
-
-    @staticmethod
-    def _element(name: str, py_type: Any, lit: Any, index: int) -> Any:
-        if lit.WhichOneof("value") != "collection":
-            raise TypeError(f"mapped input '{name}' must be a list, got a {lit.WhichOneof('value')} literal")
-        elements = lit.collection.literals
-        if not 0 <= index < len(elements):
-            raise TaskError(
-                f"map index {index} is outside mapped input '{name}', which has {len(elements)} elements "
-                "(BATCH_JOB_ARRAY_INDEX_OFFSET + the index variable must be below the list's length)",
-                origin="SYSTEM",
-            )
-        try:
-            return codec_for(py_type).decode(elements[index])
-        except LiteralMismatch as exc:
-            raise TypeError(f"input '{name}' element {index}: {exc}") from None
+LOCATION = MAP_RESOLVER
 
 
 class MapTaskResolver:
@@ -90,8 +20,6 @@ class MapTaskResolver:
         return ["vars", ",".join(task.bound_inputs), "resolver", task.inner_resolver, *task.inner_args]
 
     def load_task(self, loader_args: list[str]) -> MapSubtask:
-        from . import load_resolver
-
         if len(loader_args) < 4 or loader_args[0] != "vars" or loader_args[2] != "resolver":
             raise ValueError(f"expected loader args 'vars <bound names> resolver <path> <args...>', got {' '.join(loader_args)!r}")
         bound = [name for name in loader_args[1].split(",") if name]
@@ -101,12 +29,3 @@ class MapTaskResolver:
 
 
 default_map_task_resolver = MapTaskResolver()
-
-
-def map_task(task: Any, bound_inputs: tuple[str, ...] | list[str] = ()) -> MapSubtask:
-    """``task`` run once per element of its list inputs (all but ``bound_inputs``), as an array node does.
-
-    Serializing the result gives the ``flytelite map-execute`` command of the subtasks.
-    """
-    resolver = task.task_resolver
-    return MapSubtask(task, list(bound_inputs), resolver.location(), resolver.loader_args(task))

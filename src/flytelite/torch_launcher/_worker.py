@@ -1,7 +1,7 @@
 """What runs inside each torch elastic worker process.
 
-Kept small on purpose: a spawned worker imports this module, ``flytelite.context`` and cloudpickle,
-then the task function's own modules, and nothing else of flytelite (no entrypoint, no type engine,
+Kept small on purpose: a spawned worker imports this module, ``flytelite.runtime.context`` and
+cloudpickle, then the task function's own modules, and nothing else of flytelite (no entrypoint, no type engine,
 no logging set-up). Torch itself is imported by the task function, not here.
 
 A worker that raises writes one JSON record to the file torch elastic names in
@@ -22,7 +22,7 @@ from typing import Any, Callable, NamedTuple
 
 import cloudpickle
 
-from flytelite.context import ExecutionContext, use_context
+from flytelite.runtime.context import ExecutionContext, use_context
 
 RECORD_KEY = "flytelite"  # our part of a torch elastic error file
 

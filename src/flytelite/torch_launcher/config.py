@@ -14,16 +14,17 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+
+from ._rendezvous import RDZV_BACKEND, parse_nnodes
 
 if TYPE_CHECKING:
-    from flytelite.task_metadata import Resources
+    from flytelite.model.metadata import Resources
 
 PLUGIN_TASK_TYPE = "pytorch"
 STANDALONE_TASK_TYPE = "python-task"
 # The backend's PyTorch plugin reads replica specs (not the v0 ``num_workers`` layout) from version 1 on.
 TASK_TYPE_VERSION = 1
-RDZV_BACKEND = "c10d"
 START_METHODS = ("spawn", "fork")
 
 
@@ -117,6 +118,8 @@ class PyTorch:
     ``worker.replicas``.
     """
 
+    elastic: ClassVar[bool] = False  # the operator starts one pod per replica
+
     master: Master = field(default_factory=Master)
     worker: Worker = field(default_factory=Worker)
     run_policy: RunPolicy | None = None
@@ -170,6 +173,8 @@ class Elastic:
     times. ``rdzv_configs`` go to the c10d rendezvous (``timeout``, ``join_timeout``, ...).
     ``run_policy`` applies to the ``PyTorchJob`` of a multi-node task.
     """
+
+    elastic: ClassVar[bool] = True  # the launcher starts the workers itself
 
     nnodes: int | str = 1
     nproc_per_node: int = 1
@@ -235,17 +240,6 @@ class Elastic:
         return launch(self, fn, kwargs)
 
 
-def parse_nnodes(nnodes: int | str) -> tuple[int, int]:
-    """``2`` -> ``(2, 2)``, ``"1:4"`` -> ``(1, 4)``; the same rules for the config and ``PET_NNODES``."""
-    text = str(nnodes).strip() if isinstance(nnodes, (int, str)) and not isinstance(nnodes, bool) else ""
-    parts = text.split(":")
-    if len(parts) in (1, 2) and all(p.strip().isdigit() for p in parts):
-        low, high = int(parts[0]), int(parts[-1])
-        if 1 <= low <= high:
-            return low, high
-    raise ValueError(f"nnodes must be a positive node count or a 'min:max' range such as '1:4' (1 <= min <= max), not {nnodes!r}")
-
-
 def _require_int(name: str, value: Any, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}")
@@ -262,7 +256,7 @@ def _replica_spec(
     from flyteidl.plugins.common_pb2 import CommonReplicaSpec
     from flyteidl.plugins.kubeflow import pytorch_pb2
 
-    from ..task_template import resources_to_idl
+    from ..model.template import resources_to_idl
 
     resources = resources_to_idl(requests, limits)
     return pytorch_pb2.DistributedPyTorchTrainingReplicaSpec(

@@ -31,7 +31,7 @@ import signal
 import sys
 import tempfile
 import threading
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import cloudpickle
 from torch.distributed.elastic.multiprocessing import DefaultLogsSpecs
@@ -40,11 +40,14 @@ from torch.distributed.elastic.multiprocessing.errors import ChildFailedError, P
 from torch.distributed.elastic.rendezvous.api import RendezvousError
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
-from flytelite.context import current_context
-from flytelite.exceptions import IgnoreOutputs, TaskError, TerminatedError
+from flytelite.runtime.context import current_context
+from flytelite.support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 
 from . import _worker
-from .config import RDZV_BACKEND, Elastic, PyTorch, parse_nnodes
+from ._rendezvous import RDZV_BACKEND, parse_nnodes
+
+if TYPE_CHECKING:
+    from .config import Elastic, PyTorch
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ SPAWN_BOOTSTRAP = (
 
 def launch(config: Elastic | PyTorch, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Run ``fn(**kwargs)`` as ``config`` says and return global rank 0's return value."""
-    if isinstance(config, PyTorch):
+    if not config.elastic:  # a Kubeflow replica: the operator already started one pod per worker
         return _run_replica(fn, kwargs)
     return _run_elastic(config, fn, kwargs)
 

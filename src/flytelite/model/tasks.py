@@ -1,0 +1,221 @@
+"""The ``@task`` decorator and the task object a resolver rehydrates inside the container."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import types
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ..runtime.context import ExecutionContext, current_context, use_context
+from ..support.dotted import object_at
+from ..types import BlobPaths, decode_map_bytes, encode_literals, literal_map_bytes, storing_blobs
+from .interface import Interface, interface_of
+from .metadata import ResourceSpec, Resources, Secret, TaskMetadata
+
+if TYPE_CHECKING:
+    from flyteidl.core import interface_pb2, literals_pb2
+
+# Resolvers are named by dotted path, as the container command names them: the model never imports them.
+MODULE_RESOLVER = "flytelite.resolvers.module.default_task_resolver"
+
+
+def blob_paths_of(ctx: ExecutionContext) -> BlobPaths:
+    """Where the codecs of an attempt store blobs: its raw output prefix and its working directory."""
+    return BlobPaths(ctx.raw_output_prefix, ctx.working_directory)
+
+
+@contextlib.contextmanager
+def running_in(ctx: ExecutionContext) -> Iterator[None]:
+    """User code inside the block sees ``ctx`` as ``current_context()``, and files it makes go to ctx's folders."""
+    with use_context(ctx), storing_blobs(blob_paths_of(ctx)):
+        yield
+
+
+class Task:
+    """A Python function with a typed interface, run by Flyte in a container or called locally.
+
+    :meth:`run_hooks` runs ``pre_execute``, ``execute`` and ``post_execute`` in flytekit's order; the
+    container's pipeline and a local call both use it. Calling the task with Python values goes
+    through the same conversions a cluster makes (Python -> literals -> Python, once each way), so a
+    local call catches the type errors a cluster would.
+    """
+
+    execute_verb = "execute"  # the flytelite command that runs it in a container
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        metadata: TaskMetadata,
+        resources: ResourceSpec,
+        environment: dict[str, str] | None = None,
+        container_image: str | None = None,
+        secret_requests: list[Secret] | None = None,
+        enable_deck: bool = False,
+        task_config: Any = None,
+        task_resolver: Any = None,
+    ) -> None:
+        self._fn = fn
+        self.name = f"{fn.__module__}.{fn.__name__}"
+        self.python_interface: Interface = interface_of(fn)
+        self.metadata = metadata
+        self.resources = resources
+        self.environment = dict(environment or {})
+        self.container_image = container_image
+        self.secret_requests = list(secret_requests or [])
+        self.enable_deck = enable_deck
+        self.task_config = task_config
+        self._task_resolver = task_resolver
+        self.command_fn: Callable[[Any], list[str]] | None = None
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        return self._fn
+
+    @property
+    def task_type(self) -> str:
+        return getattr(self.task_config, "task_type", "python-task")
+
+    @functools.cached_property
+    def interface(self) -> interface_pb2.TypedInterface:
+        return self.python_interface.to_typed_interface()
+
+    @property
+    def task_resolver(self) -> Any:
+        if self._task_resolver is None:
+            return object_at(MODULE_RESOLVER, "resolver")
+        return self._task_resolver
+
+    def set_resolver(self, resolver: Any) -> None:
+        self._task_resolver = resolver
+
+    def set_command_fn(self, command_fn: Callable[[Any], list[str]] | None) -> None:
+        """Replace the container command: ``command_fn(serialization settings) -> args``."""
+        self.command_fn = command_fn
+
+    def reset_command_fn(self) -> None:
+        self.command_fn = None
+
+    # --- the hooks, in the order run_hooks calls them ---------------------------------------------
+
+    def pre_execute(self, params: ExecutionContext) -> ExecutionContext:
+        return params
+
+    def execute(self, **kwargs: Any) -> Any:
+        runner = getattr(self.task_config, "run_function", None)
+        if runner is not None:
+            return runner(self._fn, kwargs)
+        result = self._fn(**kwargs)
+        if isinstance(result, types.CoroutineType):
+            import asyncio
+
+            return asyncio.run(result)
+        return result
+
+    def post_execute(self, params: ExecutionContext, rval: Any) -> Any:
+        return rval
+
+    def run_hooks(self, ctx: ExecutionContext, inputs: dict[str, Any]) -> Any:
+        """``pre_execute``, ``execute``, ``post_execute`` with the context current; the return value."""
+        with running_in(ctx):
+            params = self.pre_execute(ctx)
+            with running_in(params):
+                rval = self.execute(**inputs)
+                return self.post_execute(params, rval)
+
+    # --- conversions ------------------------------------------------------------------------------
+
+    def decode_inputs(self, input_bytes: bytes, blobs: BlobPaths | None = None) -> dict[str, Any]:
+        """Python inputs of a serialized ``LiteralMap``."""
+        iface = self.python_interface
+        return decode_map_bytes(input_bytes, iface.inputs, iface.defaults, what="input", blobs=blobs)
+
+    def encode_outputs(self, values: dict[str, Any], blobs: BlobPaths | None = None) -> dict[str, bytes]:
+        """Packed outputs (:meth:`Interface.pack_outputs`) as one serialized ``Literal`` per output name."""
+        return encode_literals(values, self.python_interface.outputs, what="output", blobs=blobs)
+
+    def dispatch_execute(self, ctx: ExecutionContext, input_map: literals_pb2.LiteralMap) -> literals_pb2.LiteralMap:
+        """Run the task on literal inputs and return its literal outputs."""
+        from flyteidl.core import literals_pb2
+
+        blobs = blob_paths_of(ctx)
+        rval = self.run_hooks(ctx, self.decode_inputs(input_map.SerializeToString(), blobs))
+        outputs = self.encode_outputs(self.python_interface.pack_outputs(rval), blobs)
+        return literals_pb2.LiteralMap.FromString(literal_map_bytes(outputs))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        names = list(self.python_interface.inputs)
+        if len(args) > len(names):
+            raise TypeError(f"{self.name} takes {len(names)} inputs, {len(args)} were given")
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{self.name} got input '{name}' twice")
+            kwargs[name] = value
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            raise TypeError(f"{self.name} has no input named {', '.join(sorted(unknown))}")
+        iface, ctx = self.python_interface, current_context()
+        blobs = blob_paths_of(ctx)
+        known_types = {name: iface.inputs[name] for name in kwargs}
+        input_bytes = literal_map_bytes(encode_literals(kwargs, known_types, what="input", blobs=blobs))
+        rval = self.run_hooks(ctx, self.decode_inputs(input_bytes, blobs))
+        output_bytes = literal_map_bytes(self.encode_outputs(iface.pack_outputs(rval), blobs))
+        return iface.unpack_outputs(decode_map_bytes(output_bytes, iface.outputs, what="output", blobs=blobs))
+
+    def __repr__(self) -> str:
+        return f"Task({self.name})"
+
+
+def task(
+    _fn: Callable[..., Any] | None = None,
+    *,
+    cache: bool = False,
+    cache_version: str = "",
+    cache_serialize: bool = False,
+    cache_ignore_input_vars: tuple[str, ...] = (),
+    retries: int = 0,
+    timeout: int | datetime.timedelta | None = None,
+    interruptible: bool | None = None,
+    deprecated: str = "",
+    environment: dict[str, str] | None = None,
+    requests: Resources | None = None,
+    limits: Resources | None = None,
+    resources: Resources | None = None,
+    container_image: str | None = None,
+    secret_requests: list[Secret] | None = None,
+    pod_template_name: str | None = None,
+    enable_deck: bool = False,
+    task_config: Any = None,
+    task_resolver: Any = None,
+) -> Any:
+    """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``."""
+    metadata = TaskMetadata(
+        cache=cache,
+        cache_version=cache_version,
+        cache_serialize=cache_serialize,
+        cache_ignore_input_vars=cache_ignore_input_vars,
+        retries=retries,
+        timeout=timeout,  # type: ignore[arg-type]
+        interruptible=interruptible,
+        deprecated=deprecated,
+        pod_template_name=pod_template_name,
+    )
+    resource_spec = ResourceSpec.build(requests, limits, resources)
+
+    def wrap(fn: Callable[..., Any]) -> Task:
+        return Task(
+            fn,
+            metadata=metadata,
+            resources=resource_spec,
+            environment=environment,
+            container_image=container_image,
+            secret_requests=secret_requests,
+            enable_deck=enable_deck,
+            task_config=task_config,
+            task_resolver=task_resolver,
+        )
+
+    return wrap(_fn) if _fn is not None else wrap

@@ -1,0 +1,147 @@
+"""Tasks as the ``TaskTemplate`` a Flyte backend registers, with our command in the container.
+
+The container args are ``flytelite execute`` with the backend's placeholders and the resolver's
+loader args; ``fast=True`` prefixes ``flytelite fast-execute``; a task may replace the command with
+``set_command_fn``. Image strings may hold ``{{.image.<name>.fqn}}:{{.image.<name>.version}}``
+placeholders, resolved from the images given to :class:`SerializationSettings`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from flyteidl.core import identifier_pb2, security_pb2, tasks_pb2
+
+from .. import __version__
+from ..support.records import Record
+
+EXECUTE_PLACEHOLDER_ARGS = [
+    "--inputs",
+    "{{.input}}",
+    "--output-prefix",
+    "{{.outputPrefix}}",
+    "--raw-output-data-prefix",
+    "{{.rawOutputDataPrefix}}",
+    "--checkpoint-path",
+    "{{.checkpointOutputPrefix}}",
+    "--prev-checkpoint",
+    "{{.prevCheckpointPrefix}}",
+]
+FAST_PLACEHOLDER_ARGS = ["--additional-distribution", "{{ .remote_package_path }}", "--dest-dir", "{{ .dest_dir }}"]
+_IMAGE_PLACEHOLDER = re.compile(r"\{\{\s*\.image\.([\w-]+)\.(fqn|version)\s*\}\}")
+_RESOURCE_NAMES = {
+    "cpu": tasks_pb2.Resources.CPU,
+    "mem": tasks_pb2.Resources.MEMORY,
+    "gpu": tasks_pb2.Resources.GPU,
+    "ephemeral_storage": tasks_pb2.Resources.EPHEMERAL_STORAGE,
+}
+_MOUNT = {"ANY": security_pb2.Secret.ANY, "ENV_VAR": security_pb2.Secret.ENV_VAR, "FILE": security_pb2.Secret.FILE}
+
+
+class SerializationSettings(Record):
+    """Where and as what tasks are registered: identity, images (``default`` is the default image)."""
+
+    __slots__ = ("project", "domain", "version", "images", "fast", "env")
+
+    def __init__(
+        self,
+        images: dict[str, str],
+        project: str = "{{ registration.project }}",
+        domain: str = "{{ registration.domain }}",
+        version: str = "{{ registration.version }}",
+        fast: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        if "default" not in images:
+            raise ValueError("a default image is needed: --image <uri> or --image default=<uri>")
+        self.images, self.project, self.domain, self.version = images, project, domain, version
+        self.fast, self.env = fast, env or {}
+
+
+def _split_image(uri: str) -> tuple[str, str]:
+    repository, _, tag = uri.rpartition(":")
+    if not repository or "/" in tag:
+        return uri, "latest"
+    return repository, tag
+
+
+def resolve_image(image: str | None, images: dict[str, str]) -> str:
+    """The image string with ``{{.image.<name>.fqn/version}}`` placeholders filled in."""
+    if image is None:
+        return images["default"]
+
+    def fill(match: re.Match[str]) -> str:
+        name, part = match.group(1), match.group(2)
+        if name not in images:
+            known = ", ".join(sorted(images))
+            raise ValueError(f"image placeholder names {name!r}, but only these images were given: {known} (use --image {name}=<uri>)")
+        fqn, version = _split_image(images[name])
+        return fqn if part == "fqn" else version
+
+    return _IMAGE_PLACEHOLDER.sub(fill, image)
+
+
+def default_command(task: Any, settings: SerializationSettings) -> list[str]:
+    """``flytelite execute`` (or ``map-execute``) with placeholders, the resolver and its loader args."""
+    resolver = task.task_resolver
+    args = ["flytelite", task.execute_verb, *EXECUTE_PLACEHOLDER_ARGS, "--resolver", resolver.location(), "--", *resolver.loader_args(task)]
+    if settings.fast:
+        return ["flytelite", "fast-execute", *FAST_PLACEHOLDER_ARGS, "--", *args]
+    return args
+
+
+def resources_to_idl(requests: Any, limits: Any) -> tasks_pb2.Resources:
+    """flyteidl ``Resources`` of two :class:`~flytelite.model.metadata.Resources` (either may be None)."""
+    out = tasks_pb2.Resources()
+    for entries, spec in ((out.requests, requests), (out.limits, limits)):
+        for name, value in spec.items() if spec is not None else ():
+            entries.add(name=_RESOURCE_NAMES[name], value=str(value))
+    return out
+
+
+def _metadata(task: Any) -> tasks_pb2.TaskMetadata:
+    meta = task.metadata
+    out = tasks_pb2.TaskMetadata(
+        discoverable=meta.cache,
+        discovery_version=meta.cache_version,
+        cache_serializable=meta.cache_serialize,
+        cache_ignore_input_vars=list(meta.cache_ignore_input_vars),
+        deprecated_error_message=meta.deprecated,
+        pod_template_name=meta.pod_template_name or "",
+    )
+    out.runtime.type = tasks_pb2.RuntimeMetadata.FLYTE_SDK
+    out.runtime.version = __version__
+    out.runtime.flavor = "python"
+    out.retries.retries = meta.retries
+    if meta.timeout is not None:
+        out.timeout.FromTimedelta(meta.timeout)
+    if meta.interruptible is not None:
+        out.interruptible = meta.interruptible
+    out.generates_deck.value = task.enable_deck
+    out.metadata.SetInParent()  # flytekit always sends the (empty) pod metadata
+    return out
+
+
+def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
+    """The ``TaskTemplate`` of a task."""
+    template = tasks_pb2.TaskTemplate(type=task.task_type, metadata=_metadata(task), interface=task.interface)
+    template.id.CopyFrom(
+        identifier_pb2.Identifier(
+            resource_type=identifier_pb2.TASK, project=settings.project, domain=settings.domain, name=task.name, version=settings.version
+        )
+    )
+    template.task_type_version = getattr(task.task_config, "task_type_version", 0)
+    custom = task.task_config.custom() if callable(getattr(task.task_config, "custom", None)) else None
+    if custom:
+        template.custom.update(custom)
+    command_fn: Callable[[SerializationSettings], list[str]] = getattr(task, "command_fn", None) or (lambda s: default_command(task, s))
+    container = template.container
+    container.image = resolve_image(task.container_image, settings.images)
+    container.args.extend(command_fn(settings))
+    container.resources.CopyFrom(resources_to_idl(task.resources.requests, task.resources.limits))
+    for key, value in sorted({**settings.env, **task.environment}.items()):
+        container.env.add(key=key, value=value)
+    for secret in task.secret_requests:
+        template.security_context.secrets.add(group=secret.group, key=secret.key or "", mount_requirement=_MOUNT[secret.mount_requirement])
+    return template

@@ -1,0 +1,145 @@
+"""What a running task can ask about itself: ``current_context()``.
+
+The entrypoint builds one :class:`ExecutionContext` per attempt from the command line and the
+environment the Flyte backend sets; a local call of a task gets one with local defaults.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from contextvars import ContextVar
+from typing import Any, Iterator, Mapping
+
+from ..support.records import Record
+from ..support.scratch import make_working_directory
+
+
+def _env(environ: Mapping[str, str], long_name: str, short_name: str) -> str:
+    return environ.get(long_name) or environ.get(short_name) or ""
+
+
+class ExecutionIdentity(Record):
+    """Which execution this attempt belongs to (empty strings when run outside Flyte)."""
+
+    __slots__ = ("project", "domain", "name", "workflow", "launch_plan")
+
+    def __init__(self, project: str = "", domain: str = "", name: str = "", workflow: str = "", launch_plan: str = "") -> None:
+        self.project, self.domain, self.name = project, domain, name
+        self.workflow, self.launch_plan = workflow, launch_plan
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ExecutionIdentity:
+        return cls(
+            project=_env(environ, "FLYTE_INTERNAL_EXECUTION_PROJECT", "_F_PRJ"),
+            domain=_env(environ, "FLYTE_INTERNAL_EXECUTION_DOMAIN", "_F_DM"),
+            name=_env(environ, "FLYTE_INTERNAL_EXECUTION_ID", "_F_NM"),
+            workflow=_env(environ, "FLYTE_INTERNAL_EXECUTION_WORKFLOW", "_F_WF"),
+            launch_plan=_env(environ, "FLYTE_INTERNAL_EXECUTION_LAUNCHPLAN", "_F_LP"),
+        )
+
+
+class TaskIdentity(Record):
+    """Which registered task this is (empty strings when run outside Flyte)."""
+
+    __slots__ = ("project", "domain", "name", "version")
+
+    def __init__(self, project: str = "", domain: str = "", name: str = "", version: str = "") -> None:
+        self.project, self.domain, self.name, self.version = project, domain, name, version
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> TaskIdentity:
+        return cls(
+            project=_env(environ, "FLYTE_INTERNAL_TASK_PROJECT", "_F_TK_PRJ"),
+            domain=_env(environ, "FLYTE_INTERNAL_TASK_DOMAIN", "_F_TK_DM"),
+            name=_env(environ, "FLYTE_INTERNAL_TASK_NAME", "_F_TK_NM"),
+            version=_env(environ, "FLYTE_INTERNAL_TASK_VERSION", "_F_TK_V"),
+        )
+
+
+class Secrets:
+    """Secrets mounted by Flyte, as environment variables or files.
+
+    A secret ``(group, key)`` is looked up as the variable ``_FSEC_<GROUP>_<KEY>`` and then as the file
+    ``/etc/flyte/secrets/<group>/<key>`` (prefix and folder follow ``FLYTE_SECRETS_ENV_PREFIX`` and
+    ``FLYTE_SECRETS_DEFAULT_DIR``). Values are never part of a repr or a log line.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._fixed_environ = environ  # None: read os.environ at lookup time (and stay picklable)
+
+    @property
+    def _environ(self) -> Mapping[str, str]:
+        return os.environ if self._fixed_environ is None else self._fixed_environ
+
+    def get(self, group: str, key: str | None = None) -> str:
+        env_prefix = self._environ.get("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_")
+        env_name = f"{env_prefix}{group}_{key}" if key else f"{env_prefix}{group}"
+        value = self._environ.get(env_name.upper())
+        if value is not None:
+            return value
+        folder = self._environ.get("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets")
+        path = os.path.join(folder, group.lower(), key.lower()) if key else os.path.join(folder, group.lower())
+        try:
+            with open(path) as f:
+                return f.read().strip()
+        except OSError:
+            raise KeyError(f"secret {group}/{key or ''} not found: set {env_name.upper()} or mount {path}") from None
+
+    def __repr__(self) -> str:
+        return "Secrets(<hidden>)"
+
+
+class ExecutionContext(Record):
+    """The attempt's identity, folders and handles, as ``current_context()`` returns them."""
+
+    __slots__ = ("execution_id", "task_id", "working_directory", "raw_output_prefix", "checkpoint", "decks", "enable_deck", "secrets")
+
+    def __init__(
+        self,
+        execution_id: ExecutionIdentity | None = None,
+        task_id: TaskIdentity | None = None,
+        working_directory: str | None = None,
+        raw_output_prefix: str = "",
+        checkpoint: Any = None,
+        decks: list[Any] | None = None,
+        enable_deck: bool = False,
+        secrets: Secrets | None = None,
+    ) -> None:
+        self.execution_id = execution_id or ExecutionIdentity()
+        self.task_id = task_id or TaskIdentity()
+        self.working_directory = working_directory or make_working_directory()
+        self.raw_output_prefix = raw_output_prefix or os.path.join(self.working_directory, "raw")
+        self.checkpoint = checkpoint
+        self.decks = [] if decks is None else decks
+        self.enable_deck = enable_deck
+        self.secrets = secrets or Secrets()
+
+    @property
+    def logger(self) -> Any:
+        """A structured logger bound to this attempt's identity."""
+        from ..support.logs import get_logger
+
+        return get_logger("flytelite.user")
+
+
+_CURRENT: ContextVar[ExecutionContext | None] = ContextVar("flytelite_context", default=None)
+
+
+def current_context() -> ExecutionContext:
+    """The context of the running task; outside a task, a fresh local one."""
+    ctx = _CURRENT.get()
+    if ctx is None:
+        ctx = ExecutionContext()
+        _CURRENT.set(ctx)
+    return ctx
+
+
+@contextlib.contextmanager
+def use_context(ctx: ExecutionContext) -> Iterator[ExecutionContext]:
+    """Make ``ctx`` what ``current_context()`` returns inside the block."""
+    token = _CURRENT.set(ctx)
+    try:
+        yield ctx
+    finally:
+        _CURRENT.reset(token)

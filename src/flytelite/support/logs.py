@@ -1,0 +1,120 @@
+"""Structured logging that costs nothing until a line is written, and little when one is.
+
+Loggers are cheap proxies: a call below the level returns at once. In a container (stderr not a
+terminal) each line is one JSON object rendered here with the standard ``json`` module: event,
+logger, the bound execution identity, the call's fields, level and an ISO-8601 UTC timestamp.
+structlog, whose import pulls in asyncio and its development modules, is loaded only for the
+readable console format on a terminal. ``FLYTELITE_LOG_LEVEL`` and ``FLYTELITE_LOG_FORMAT``
+(``json`` or ``console``) override. Every string passes through :func:`redact`, so known secrets
+never reach the log. A line that cannot be written (the task closed or broke stderr) is dropped:
+logging never fails its caller.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from .redact import redact
+
+# The standard logging levels, without importing logging (which the start-up path does not need).
+DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
+_LEVELS = {"debug": DEBUG, "info": INFO, "warning": WARNING, "error": ERROR}
+_bound: dict[str, str] = {}
+
+
+def threshold() -> int:
+    return _LEVELS.get(os.environ.get("FLYTELITE_LOG_LEVEL", "info").lower(), INFO)
+
+
+def bind_identity(**identity: str) -> None:
+    """Fields added to every line from now on (execution and task identity); empty ones are left out."""
+    _bound.update({k: v for k, v in identity.items() if v})
+
+
+def _console_format() -> bool:
+    fmt = os.environ.get("FLYTELITE_LOG_FORMAT")
+    if fmt:
+        return fmt == "console"
+    stderr = sys.stderr
+    return stderr is not None and stderr.isatty()
+
+
+def _timestamp() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
+
+
+def _redacted(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
+
+
+def _format_exception(exc_info: Any) -> str:
+    import traceback
+
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    return "".join(traceback.format_exception(*exc_info)).rstrip()
+
+
+def _json_line(event: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(event, default=repr)
+
+
+def _write_console(method: str, event: dict[str, Any]) -> None:
+    import structlog
+
+    renderer = structlog.dev.ConsoleRenderer()
+    print(renderer(None, method, event), file=sys.stderr, flush=True)
+
+
+def _write(method: str, record: dict[str, Any]) -> None:
+    if _console_format():
+        _write_console(method, record)
+        return
+    stream = sys.stderr
+    if stream is not None:
+        stream.write(_json_line(record) + "\n")
+        stream.flush()
+
+
+class Logger:
+    """A logger whose methods take an event name and key-value fields, structlog style."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def emit(self, level: int, method: str, event: str, fields: dict[str, Any]) -> None:
+        if level < threshold():
+            return
+        record: dict[str, Any] = {"event": event, "logger": self.name, **_bound, **fields}
+        exc_info = record.pop("exc_info", None)
+        if exc_info:
+            record["exception"] = _format_exception(exc_info)
+        record["level"] = method
+        record["timestamp"] = _timestamp()
+        record = _redacted(record)
+        try:
+            _write(method, record)
+        except (AttributeError, OSError, ValueError):  # stderr closed, broken (EPIPE) or unusable
+            pass
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self.emit(DEBUG, "debug", event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.emit(INFO, "info", event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.emit(WARNING, "warning", event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self.emit(ERROR, "error", event, fields)
+
+
+def get_logger(name: str = "flytelite") -> Logger:
+    return Logger(name)

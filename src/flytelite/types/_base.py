@@ -1,0 +1,154 @@
+"""The leaf of the type engine: what every codec needs, and nothing that finds codecs.
+
+A :class:`Codec` converts one Python type to and from its Flyte literals. Codecs import this module
+only; the registry (``_registry``) builds them and installs the lookup that ``codec_for`` here
+delegates to, so a codec of a container or a dataclass can find its elements' codecs without
+importing the registry back.
+
+Codecs that store blobs (files, pickles, data frames) write them under :func:`blob_paths`, which the
+conversion functions set from what their caller hands them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import typing
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator
+
+from flyteidl.core import literals_pb2, types_pb2
+
+from ..support.records import Record
+
+Literal = literals_pb2.Literal
+LiteralType = types_pb2.LiteralType
+
+
+class LiteralMismatch(Exception):
+    """A value or literal does not fit the declared type (the message says both)."""
+
+
+class UnsupportedType(TypeError):
+    """A Python type that cannot be expressed as a Flyte type."""
+
+
+def type_name(py_type: Any) -> str:
+    """A readable name of a type annotation, for messages."""
+    if isinstance(py_type, type) and not typing.get_args(py_type):
+        return py_type.__name__
+    return repr(py_type).replace("typing.", "")
+
+
+def describe_literal(lit: Literal) -> str:
+    """What a literal holds, in a few words, for mismatch messages."""
+    kind = lit.WhichOneof("value")
+    if kind == "scalar":
+        scalar = lit.scalar
+        sub = scalar.WhichOneof("value")
+        if sub == "primitive":
+            prim = scalar.primitive.WhichOneof("value")
+            shown = repr(getattr(scalar.primitive, prim)) if prim in ("integer", "float_value", "string_value", "boolean") else ""
+            return f"a {prim} literal {shown}".rstrip()
+        if sub == "binary":
+            return f"a binary literal tagged {scalar.binary.tag!r}"
+        return f"a {sub} literal" if sub else "an empty scalar literal"
+    return f"a {kind} literal" if kind else "an empty literal"
+
+
+class Codec:
+    """Converts between one Python type and its literals."""
+
+    py_type: Any
+    literal_type: LiteralType
+    union_tag: str  # the ``structure.tag`` flytekit gives this type as a union variant
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        raise NotImplementedError
+
+    def decode(self, lit: Literal) -> Any:
+        raise NotImplementedError
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` is of this type (used to pick a union variant)."""
+        return isinstance(value, self.py_type)
+
+    def encode_many(self, values: list[Any], lits: Any) -> None:
+        for value in values:
+            self.encode(value, lits.add())
+
+    def decode_many(self, lits: Any) -> list[Any]:
+        return [self.decode(lit) for lit in lits]
+
+    def mismatch(self, got: str) -> LiteralMismatch:
+        return LiteralMismatch(f"expected {type_name(self.py_type)}, got {got}")
+
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _registry_not_loaded(py_type: Any) -> Codec:
+    raise RuntimeError("the codec registry is not loaded (flytelite.types loads it on import)")
+
+
+_lookup: Callable[[Any], Codec] = _registry_not_loaded
+
+
+def install_lookup(lookup: Callable[[Any], Codec]) -> None:
+    """Called once by the registry, which ``flytelite.types`` imports: how ``codec_for`` finds a codec."""
+    global _lookup
+    _lookup = lookup
+
+
+def codec_for(py_type: Any) -> Codec:
+    """The codec of a Python type annotation; raises :class:`UnsupportedType` if there is none."""
+    return _lookup(py_type)
+
+
+# --- where blobs go -----------------------------------------------------------------------------
+
+
+class BlobPaths(Record):
+    """Where codecs put what they store: uploads under ``raw_prefix``, local copies under ``scratch_dir``."""
+
+    __slots__ = ("raw_prefix", "scratch_dir")
+
+    def __init__(self, raw_prefix: str, scratch_dir: str) -> None:
+        self.raw_prefix, self.scratch_dir = raw_prefix, scratch_dir
+
+
+_BLOB_PATHS: ContextVar[BlobPaths | None] = ContextVar("flytelite_blob_paths", default=None)
+_fallback: BlobPaths | None = None
+
+
+def blob_paths() -> BlobPaths:
+    """The paths set by the conversion running now; outside one, a private local folder."""
+    paths = _BLOB_PATHS.get()
+    return paths if paths is not None else _local_blob_paths()
+
+
+def _local_blob_paths() -> BlobPaths:
+    global _fallback
+    if _fallback is None:
+        from ..support.scratch import make_working_directory
+
+        folder = make_working_directory()
+        _fallback = BlobPaths(os.path.join(folder, "raw"), folder)
+    return _fallback
+
+
+@contextlib.contextmanager
+def storing_blobs(paths: BlobPaths | None) -> Iterator[None]:
+    """Codecs called inside the block store under ``paths`` (``None`` keeps what is set)."""
+    if paths is None:
+        yield
+        return
+    token = _BLOB_PATHS.set(paths)
+    try:
+        yield
+    finally:
+        _BLOB_PATHS.reset(token)

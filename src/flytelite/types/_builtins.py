@@ -1,0 +1,353 @@
+"""Codecs of the built-in types: primitives, dates and durations, ``None``, lists, dicts, unions, enums."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from typing import Any
+
+from flyteidl.core import types_pb2
+
+from ._base import Codec, Literal, LiteralMismatch, LiteralType, UnsupportedType, describe_literal, short_repr, type_name
+
+SimpleType = types_pb2.SimpleType
+
+
+def _simple(simple: int) -> LiteralType:
+    return LiteralType(simple=simple)
+
+
+# --- primitives ---------------------------------------------------------------------------------
+
+
+class _PrimitiveCodec(Codec):
+    """A primitive whose value sits in one field of ``Primitive``.
+
+    Reading many: proto3 returns the field's default when another member of the oneof is set, so a
+    non-default value proves the field is set and only default values need the slower oneof check.
+    """
+
+    field: str
+    default: Any
+
+    def __init__(self) -> None:
+        self.literal_type = _simple(self.simple)
+        self.union_tag = self.py_type.__name__
+
+    def check_value(self, value: Any) -> Any:
+        if type(value) is not self.py_type:
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        return value
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        value = self.check_value(value)
+        try:
+            setattr(lit.scalar.primitive, self.field, value)
+        except ValueError as exc:  # an int outside 64 bits, a str with lone surrogates
+            got = f"{type(value).__name__} {short_repr(value)}"
+            raise self.mismatch(f"{got} that protobuf cannot hold ({exc})") from None
+
+    def encode_many(self, values: list[Any], lits: Any) -> None:
+        expected = self.py_type
+        if not all(type(v) is expected for v in values):
+            bad = next(v for v in values if type(v) is not expected)
+            self.check_value(bad)
+        field = self.field
+        try:
+            for value in values:
+                setattr(lits.add().scalar.primitive, field, value)
+        except ValueError as exc:  # see encode
+            got = f"{type(value).__name__} {short_repr(value)}"
+            raise self.mismatch(f"{got} that protobuf cannot hold ({exc})") from None
+
+    def decode(self, lit: Literal) -> Any:
+        prim = lit.scalar.primitive
+        if prim.WhichOneof("value") != self.field:
+            raise self.mismatch(describe_literal(lit))
+        return getattr(prim, self.field)
+
+    def decode_many(self, lits: Any) -> list[Any]:
+        field = self.field
+        values = [getattr(lit.scalar.primitive, field) for lit in lits]
+        if self.default in values:
+            for index, value in enumerate(values):
+                if value == self.default:
+                    values[index] = self.decode(lits[index])
+        return values
+
+
+class IntCodec(_PrimitiveCodec):
+    py_type = int
+    simple = SimpleType.INTEGER
+    field = "integer"
+    default = 0
+
+
+class StrCodec(_PrimitiveCodec):
+    py_type = str
+    simple = SimpleType.STRING
+    field = "string_value"
+    default = ""
+
+
+class BoolCodec(_PrimitiveCodec):
+    py_type = bool
+    simple = SimpleType.BOOLEAN
+    field = "boolean"
+    default = False
+
+
+class FloatCodec(_PrimitiveCodec):
+    """Floats also accept integers, in values and in literals (an int widens without loss of meaning)."""
+
+    py_type = float
+    simple = SimpleType.FLOAT
+    field = "float_value"
+    default = 0.0
+
+    def check_value(self, value: Any) -> Any:
+        if type(value) is int:
+            return float(value)
+        return super().check_value(value)
+
+    def accepts(self, value: Any) -> bool:
+        return type(value) in (float, int)
+
+    def encode_many(self, values: list[Any], lits: Any) -> None:
+        for value in values:
+            lits.add().scalar.primitive.float_value = self.check_value(value)
+
+    def decode(self, lit: Literal) -> Any:
+        prim = lit.scalar.primitive
+        kind = prim.WhichOneof("value")
+        if kind == "float_value":
+            return prim.float_value
+        if kind == "integer":
+            return float(prim.integer)
+        raise self.mismatch(describe_literal(lit))
+
+
+class DatetimeCodec(Codec):
+    """Timestamps in UTC; a naive datetime is taken to be UTC already."""
+
+    py_type = datetime.datetime
+    union_tag = "datetime"
+
+    def __init__(self) -> None:
+        self.literal_type = _simple(SimpleType.DATETIME)
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if not isinstance(value, datetime.datetime):
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        lit.scalar.primitive.datetime.FromDatetime(value)
+
+    def decode(self, lit: Literal) -> Any:
+        prim = lit.scalar.primitive
+        if prim.WhichOneof("value") != "datetime":
+            raise self.mismatch(describe_literal(lit))
+        return prim.datetime.ToDatetime(tzinfo=datetime.timezone.utc)
+
+
+class DateCodec(DatetimeCodec):
+    py_type = datetime.date
+    union_tag = "date"
+
+    def accepts(self, value: Any) -> bool:
+        return type(value) is datetime.date
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if type(value) is not datetime.date:
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        midnight = datetime.datetime(value.year, value.month, value.day, tzinfo=datetime.timezone.utc)
+        lit.scalar.primitive.datetime.FromDatetime(midnight)
+
+    def decode(self, lit: Literal) -> Any:
+        return super().decode(lit).date()
+
+
+class DurationCodec(Codec):
+    py_type = datetime.timedelta
+    union_tag = "timedelta"
+
+    def __init__(self) -> None:
+        self.literal_type = _simple(SimpleType.DURATION)
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if not isinstance(value, datetime.timedelta):
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        lit.scalar.primitive.duration.FromTimedelta(value)
+
+    def decode(self, lit: Literal) -> Any:
+        prim = lit.scalar.primitive
+        if prim.WhichOneof("value") != "duration":
+            raise self.mismatch(describe_literal(lit))
+        return prim.duration.ToTimedelta()
+
+
+class NoneCodec(Codec):
+    py_type = type(None)
+    union_tag = "none"
+
+    def __init__(self) -> None:
+        self.literal_type = _simple(SimpleType.NONE)
+
+    def accepts(self, value: Any) -> bool:
+        return value is None
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if value is not None:
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        lit.scalar.none_type.SetInParent()
+
+    def decode(self, lit: Literal) -> Any:
+        if lit.scalar.WhichOneof("value") != "none_type":
+            raise self.mismatch(describe_literal(lit))
+        return None
+
+
+# --- containers ---------------------------------------------------------------------------------
+
+
+class ListCodec(Codec):
+    union_tag = "Typed List"
+
+    def __init__(self, py_type: Any, item: Codec) -> None:
+        self.py_type = py_type
+        self.item = item
+        self.literal_type = LiteralType(collection_type=item.literal_type)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list)
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if not isinstance(value, list):
+            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        lit.collection.SetInParent()  # an empty list is still a collection literal
+        lits = lit.collection.literals
+        try:
+            self.item.encode_many(value, lits)
+        except LiteralMismatch as exc:
+            raise LiteralMismatch(f"in {type_name(self.py_type)} element: {exc}") from None
+
+    def decode(self, lit: Literal) -> Any:
+        if lit.WhichOneof("value") != "collection":
+            raise self.mismatch(describe_literal(lit))
+        try:
+            return self.item.decode_many(lit.collection.literals)
+        except LiteralMismatch as exc:
+            raise LiteralMismatch(f"in {type_name(self.py_type)} element: {exc}") from None
+
+
+class DictCodec(Codec):
+    union_tag = "Typed Dict"
+
+    def __init__(self, py_type: Any, value_codec: Codec) -> None:
+        self.py_type = py_type
+        self.value_codec = value_codec
+        self.literal_type = LiteralType(map_value_type=value_codec.literal_type)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, dict)
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if not isinstance(value, dict):
+            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        lit.map.SetInParent()  # an empty dict is still a map literal
+        target = lit.map.literals
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise self.mismatch(f"a key {key!r} that is not a string")
+            try:
+                self.value_codec.encode(item, target[key])
+            except LiteralMismatch as exc:
+                raise LiteralMismatch(f"in {type_name(self.py_type)} key {key!r}: {exc}") from None
+
+    def decode(self, lit: Literal) -> Any:
+        if lit.WhichOneof("value") != "map":
+            raise self.mismatch(describe_literal(lit))
+        out = {}
+        for key, item in lit.map.literals.items():
+            try:
+                out[key] = self.value_codec.decode(item)
+            except LiteralMismatch as exc:
+                raise LiteralMismatch(f"in {type_name(self.py_type)} key {key!r}: {exc}") from None
+        return out
+
+
+class UnionCodec(Codec):
+    """``Optional[T]`` and ``Union[...]``: the literal carries the chosen variant's tagged type."""
+
+    union_tag = "Typed Union"
+
+    def __init__(self, py_type: Any, variants: list[Codec]) -> None:
+        self.py_type = py_type
+        self.variants = variants
+        self.literal_type = LiteralType(union_type=types_pb2.UnionType(variants=[self._tagged(v) for v in variants]))
+
+    @staticmethod
+    def _tagged(codec: Codec) -> LiteralType:
+        # flytekit replaces the variant's whole structure (a dataclass's field types included) by the tag.
+        tagged = LiteralType()
+        tagged.CopyFrom(codec.literal_type)
+        tagged.structure.Clear()
+        tagged.structure.tag = codec.union_tag
+        return tagged
+
+    def accepts(self, value: Any) -> bool:
+        return any(v.accepts(value) for v in self.variants)
+
+    def _variant_for(self, value: Any) -> Codec:
+        for variant in self.variants:
+            if variant.accepts(value):
+                return variant
+        raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        variant = self._variant_for(value)
+        union = lit.scalar.union
+        variant.encode(value, union.value)
+        union.type.CopyFrom(self._tagged(variant))
+
+    def decode(self, lit: Literal) -> Any:
+        if lit.scalar.WhichOneof("value") == "union":
+            tag = lit.scalar.union.type.structure.tag
+            for variant in self.variants:
+                if variant.union_tag == tag:
+                    return variant.decode(lit.scalar.union.value)
+            return self._decode_any(lit.scalar.union.value)
+        return self._decode_any(lit)
+
+    def _decode_any(self, lit: Literal) -> Any:
+        # Untagged data (written by hand, or an old SDK): the first variant that reads it wins.
+        for variant in self.variants:
+            try:
+                return variant.decode(lit)
+            except LiteralMismatch:
+                continue
+        raise self.mismatch(describe_literal(lit))
+
+
+class EnumCodec(Codec):
+    union_tag = "DefaultEnumTransformer"
+
+    def __init__(self, py_type: type[enum.Enum]) -> None:
+        values = [member.value for member in py_type]
+        if not all(isinstance(v, str) for v in values):
+            raise UnsupportedType(f"enum {py_type.__name__} must have string values to travel as a Flyte enum")
+        self.py_type = py_type
+        self.literal_type = LiteralType(enum_type=types_pb2.EnumType(values=values))
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if not isinstance(value, self.py_type):
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        lit.scalar.primitive.string_value = value.value
+
+    def decode(self, lit: Literal) -> Any:
+        prim = lit.scalar.primitive
+        if prim.WhichOneof("value") != "string_value":
+            raise self.mismatch(describe_literal(lit))
+        try:
+            return self.py_type(prim.string_value)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in self.py_type)
+            raise self.mismatch(f"{prim.string_value!r}, which is none of {allowed}") from None

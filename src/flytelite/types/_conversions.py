@@ -1,0 +1,107 @@
+"""Whole interfaces converted: Python values <-> literals and serialized ``LiteralMap``s.
+
+Each function takes ``blobs``, where codecs that store files, pickles or data frames put them; without
+it they use a private local folder.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flyteidl.core import literals_pb2
+
+from ._base import BlobPaths, Literal, LiteralMismatch, LiteralType, codec_for, storing_blobs, type_name
+from ._literal_bytes import decode_literal, encode_literal, literal_map_bytes, map_entries
+
+
+def literal_type(py_type: Any) -> LiteralType:
+    """The ``LiteralType`` of a Python type annotation."""
+    return codec_for(py_type).literal_type
+
+
+def to_literal(value: Any, py_type: Any, blobs: BlobPaths | None = None) -> Literal:
+    """A new ``Literal`` holding ``value`` as ``py_type``."""
+    lit = Literal()
+    with storing_blobs(blobs):
+        codec_for(py_type).encode(value, lit)
+    return lit
+
+
+def to_python(lit: Literal, py_type: Any, blobs: BlobPaths | None = None) -> Any:
+    """The Python value of ``lit`` read as ``py_type``."""
+    with storing_blobs(blobs):
+        return codec_for(py_type).decode(lit)
+
+
+def encode_literals(
+    values: dict[str, Any], types_by_name: dict[str, Any], what: str = "output", blobs: BlobPaths | None = None
+) -> dict[str, bytes]:
+    """Each value serialized as a ``Literal`` of its declared type, by name (in declaration order)."""
+    out = {}
+    with storing_blobs(blobs):
+        for name, py_type in types_by_name.items():
+            if name not in values:
+                raise TypeError(f"{what} '{name}' is missing (expected {type_name(py_type)})")
+            try:
+                out[name] = encode_literal(codec_for(py_type), values[name])
+            except LiteralMismatch as exc:
+                raise TypeError(f"{what} '{name}': {exc}") from None
+    return out
+
+
+_MISSING = object()
+
+
+def decode_map_bytes(
+    data: bytes,
+    types_by_name: dict[str, Any],
+    defaults: dict[str, Any] | None = None,
+    what: str = "input",
+    blobs: BlobPaths | None = None,
+) -> dict[str, Any]:
+    """Python values of a serialized ``LiteralMap``; names absent from it take their default.
+
+    Raises ``MalformedLiteral`` (a ``ValueError``) for bytes that are not a LiteralMap.
+    """
+    defaults = defaults or {}
+    entries = map_entries(data)
+    out: dict[str, Any] = {}
+    with storing_blobs(blobs):
+        for name, py_type in types_by_name.items():
+            if name in entries:
+                try:
+                    out[name] = decode_literal(codec_for(py_type), data, *entries[name])
+                except LiteralMismatch as exc:
+                    raise TypeError(f"{what} '{name}': {exc}") from None
+            elif defaults.get(name, _MISSING) is not _MISSING:
+                out[name] = defaults[name]
+            else:
+                raise TypeError(f"{what} '{name}' is missing and has no default (expected {type_name(py_type)})")
+    return out
+
+
+def encode_map(
+    values: dict[str, Any], types_by_name: dict[str, Any], what: str = "output", blobs: BlobPaths | None = None
+) -> literals_pb2.LiteralMap:
+    """A ``LiteralMap`` of ``values``, each converted by its declared type."""
+    return literals_pb2.LiteralMap.FromString(literal_map_bytes(encode_literals(values, types_by_name, what, blobs)))
+
+
+def decode_map(
+    literal_map: literals_pb2.LiteralMap,
+    types_by_name: dict[str, Any],
+    defaults: dict[str, Any] | None = None,
+    what: str = "input",
+    blobs: BlobPaths | None = None,
+) -> dict[str, Any]:
+    """Python values of a ``LiteralMap``; names absent from the map take their default."""
+    return decode_map_bytes(literal_map.SerializeToString(), types_by_name, defaults, what, blobs)
+
+
+def from_json_data(data: Any, py_type: Any) -> Any:
+    """A value of ``py_type`` from JSON-decoded data: a dataclass from a dict, a pydantic model validated."""
+    from ._structured import from_builtin, is_pydantic_model
+
+    if isinstance(py_type, type) and is_pydantic_model(py_type):
+        return py_type.model_validate(data)
+    return from_builtin(data, py_type)

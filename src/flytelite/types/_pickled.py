@@ -1,0 +1,48 @@
+"""The fallback for any other Python type: a cloudpickle file under the raw output prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from flyteidl.core import literals_pb2, types_pb2
+
+from .. import io
+from ._base import Codec, blob_paths, describe_literal
+
+PICKLE_FORMAT = "PythonPickle"
+
+
+class PickleCodec(Codec):
+    union_tag = "FlytePickle"
+
+    def __init__(self, py_type: type) -> None:
+        self.py_type = py_type
+        lt = types_pb2.LiteralType(blob=types_pb2.BlobType(format=PICKLE_FORMAT))
+        lt.metadata.update({"python_class_name": str(py_type)})
+        self.literal_type = lt
+
+    def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
+        import cloudpickle
+
+        if not isinstance(value, self.py_type):
+            raise self.mismatch(f"{type(value).__name__} {value!r}"[:160])
+        data = cloudpickle.dumps(value)
+        # flytekit's layout: <raw prefix>/<random hex>/<md5 of the pickle>
+        uri = io.join(blob_paths().raw_prefix, secrets.token_hex(16), hashlib.md5(data).hexdigest())
+        io.write_bytes(uri, data)
+        blob = lit.scalar.blob
+        blob.metadata.type.format = PICKLE_FORMAT
+        blob.uri = uri
+
+    def decode(self, lit: literals_pb2.Literal) -> Any:
+        import cloudpickle
+
+        blob = lit.scalar.blob
+        if lit.scalar.WhichOneof("value") != "blob" or blob.metadata.type.format != PICKLE_FORMAT:
+            raise self.mismatch(describe_literal(lit))
+        value = cloudpickle.loads(io.read_bytes(blob.uri))
+        if not isinstance(value, self.py_type):
+            raise self.mismatch(f"a pickle of {type(value).__name__}")
+        return value

@@ -1,0 +1,139 @@
+"""The registry: the codec of each Python type annotation, built once and cached.
+
+Codecs of optional kinds (dataclasses and pydantic models, files, pickles, data frames) live in their
+own modules, imported the first time a type needs them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import functools
+import types
+import typing
+from typing import Any, Callable
+
+from . import _base
+from ._base import Codec, UnsupportedType, type_name
+from ._builtins import (
+    BoolCodec,
+    DateCodec,
+    DatetimeCodec,
+    DictCodec,
+    DurationCodec,
+    EnumCodec,
+    FloatCodec,
+    IntCodec,
+    ListCodec,
+    NoneCodec,
+    StrCodec,
+    UnionCodec,
+)
+
+_SIMPLE_CODECS: dict[Any, Callable[[], Codec]] = {
+    int: IntCodec,
+    float: FloatCodec,
+    str: StrCodec,
+    bool: BoolCodec,
+    datetime.datetime: DatetimeCodec,
+    datetime.date: DateCodec,
+    datetime.timedelta: DurationCodec,
+    type(None): NoneCodec,
+    None: NoneCodec,
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_codec(py_type: Any) -> Codec:
+    return _build_codec(py_type)
+
+
+def codec_for(py_type: Any) -> Codec:
+    """The codec of a Python type annotation; raises :class:`UnsupportedType` if there is none."""
+    try:
+        return _cached_codec(py_type)
+    except TypeError as exc:
+        if isinstance(exc, UnsupportedType):
+            raise
+        return _build_codec(py_type)  # unhashable annotation: build without caching
+
+
+_UNDER_CONSTRUCTION: set[int] = set()
+
+
+def _build_codec(py_type: Any) -> Codec:
+    # A type that contains itself (a tree dataclass) has no finite LiteralType: say so, don't recurse.
+    if id(py_type) in _UNDER_CONSTRUCTION:
+        raise UnsupportedType(f"{type_name(py_type)} refers to itself: recursive types cannot be expressed as a Flyte type")
+    _UNDER_CONSTRUCTION.add(id(py_type))
+    try:
+        return _build_codec_of(py_type)
+    finally:
+        _UNDER_CONSTRUCTION.discard(id(py_type))
+
+
+def _build_codec_of(py_type: Any) -> Codec:
+    simple = _SIMPLE_CODECS.get(py_type)
+    if simple is not None:
+        return simple()
+    origin = typing.get_origin(py_type)
+    args = typing.get_args(py_type)
+    if origin is typing.Annotated:
+        return codec_for(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return UnionCodec(py_type, [codec_for(arg) for arg in args])
+    if origin is list:
+        if not args:
+            raise UnsupportedType("list needs an element type, e.g. list[int]")
+        return ListCodec(py_type, codec_for(args[0]))
+    if origin is dict:
+        if args and args[0] is not str:
+            raise UnsupportedType(f"{type_name(py_type)}: Flyte maps need string keys, e.g. dict[str, int]")
+        return DictCodec(py_type, codec_for(args[1])) if args else _structured().UntypedDictCodec()
+    if py_type is dict:
+        return _structured().UntypedDictCodec()
+    if isinstance(py_type, type):
+        return _codec_for_class(py_type)
+    raise UnsupportedType(f"{type_name(py_type)} cannot be expressed as a Flyte type")
+
+
+def _structured() -> Any:
+    from . import _structured
+
+    return _structured
+
+
+def _codec_for_class(py_type: type) -> Codec:
+    if issubclass(py_type, enum.Enum):
+        return EnumCodec(py_type)
+    if hasattr(py_type, "__dataclass_fields__"):  # dataclasses.is_dataclass, without importing it
+        return _structured().DataclassCodec(py_type)
+    if _structured().is_pydantic_model(py_type):
+        return _structured().PydanticCodec(py_type)
+    blob_codec = _blob_codec(py_type)
+    if blob_codec is not None:
+        return blob_codec
+    if getattr(py_type, "__module__", "").startswith("pandas"):  # pandas is imported only for its own classes
+        from ._dataframes import dataframe_codec
+
+        frame_codec = dataframe_codec(py_type)
+        if frame_codec is not None:
+            return frame_codec
+    if py_type in (tuple, set, frozenset, list):
+        raise UnsupportedType(f"{py_type.__name__} is not a Flyte type: use list[T] with an element type")
+    from ._pickled import PickleCodec
+
+    return PickleCodec(py_type)
+
+
+def _blob_codec(py_type: type) -> Codec | None:
+    from . import files
+
+    if issubclass(py_type, files.File):
+        return files.FileCodec(py_type)
+    if issubclass(py_type, files.Directory):
+        return files.DirectoryCodec(py_type)
+    return None
+
+
+_base.install_lookup(codec_for)

@@ -1,0 +1,159 @@
+"""``File`` and ``Directory``: path-like values that travel as Flyte blobs.
+
+As inputs they point at a URI and download lazily, on ``download()``, ``os.fspath`` or ``open()``
+(``open()`` of a remote file streams without a full download). As outputs a local file or folder is
+uploaded under the raw output prefix (``<raw>/<random hex>/<name>``); a remote URI passes through
+without copying.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import IO, Any
+
+from flyteidl.core import literals_pb2, types_pb2
+
+from .. import io
+from ._base import Codec, blob_paths, describe_literal
+
+SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
+MULTIPART = types_pb2.BlobType.BlobDimensionality.MULTIPART
+
+
+def _random_prefix() -> str:
+    return io.join(blob_paths().raw_prefix, secrets.token_hex(16))
+
+
+def _local_download_path(uri: str) -> str:
+    name = os.path.basename(uri.rstrip("/")) or "data"
+    return os.path.join(blob_paths().scratch_dir, "downloads", secrets.token_hex(8), name)
+
+
+class _PathValue(os.PathLike):
+    """Shared behaviour of files and folders: a URI, and a local copy made on demand."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._local: str | None = None if io.is_remote(self.path) else io.to_local_path(self.path)
+
+    @property
+    def remote(self) -> bool:
+        return io.is_remote(self.path)
+
+    def download(self) -> str:
+        """The local path, downloading first when the value lives in remote storage."""
+        if self._local is None:
+            self._local = self._fetch(_local_download_path(self.path))
+        return self._local
+
+    def _fetch(self, local_path: str) -> str:
+        raise NotImplementedError
+
+    def _upload(self, target: str) -> None:
+        raise NotImplementedError
+
+    def __fspath__(self) -> str:
+        return self.download()
+
+    def __flytelite_path__(self) -> str:
+        """The URI this value travels as, uploading a local one under the raw output prefix."""
+        if self.remote:
+            return self.path
+        target = io.join(_random_prefix(), os.path.basename(os.path.abspath(self.path)))
+        self._upload(target)
+        return target
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.path == self.path  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.path!r})"
+
+
+class File(_PathValue):
+    """A single file, local or remote: ``File("/tmp/report.csv")``, ``File("s3://bucket/key")``."""
+
+    def _fetch(self, local_path: str) -> str:
+        return io.get_file(self.path, local_path)
+
+    def _upload(self, target: str) -> None:
+        io.put_file(self._local or self.path, target)
+
+    def open(self, mode: str = "rb", **kwargs: Any) -> IO[Any]:
+        """Open for reading (remote files stream) or, for a local file, for writing."""
+        if self.remote and mode in ("rb", "r"):
+            stream = io.open_read(self.path)
+            if mode == "r":
+                import io as std_io
+
+                return std_io.TextIOWrapper(stream, **kwargs)
+            return stream
+        return open(self.download(), mode, **kwargs)
+
+
+class Directory(_PathValue):
+    """A folder, local or remote: ``Directory("/tmp/images")``, ``Directory("s3://bucket/prefix")``."""
+
+    def _fetch(self, local_path: str) -> str:
+        # An object store keeps no empty folders: an empty folder uploaded as an output comes back
+        # as a prefix with nothing under it, which reads as an empty folder (as in flytekit).
+        if self.remote and not io.exists(self.path):
+            os.makedirs(local_path, exist_ok=True)
+            return local_path
+        return io.get_dir(self.path, local_path)
+
+    def _upload(self, target: str) -> None:
+        io.put_dir(self._local or self.path, target)
+
+    def __flytelite_path__(self) -> str:
+        if self.remote:
+            return self.path
+        target = _random_prefix()
+        self._upload(target)
+        return target
+
+
+class _BlobCodec(Codec):
+    dimensionality: int
+    what: str
+
+    def __init__(self, py_type: type) -> None:
+        self.py_type = py_type
+        self.literal_type = types_pb2.LiteralType(blob=types_pb2.BlobType(format="", dimensionality=self.dimensionality))
+
+    def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
+        if isinstance(value, (str, os.PathLike)) and not isinstance(value, _PathValue):
+            value = self.py_type(value)
+        if not isinstance(value, self.py_type):
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        if not value.remote and not self.local_exists(value.download()):
+            # the task's fault, said before any upload is tried (flytekit refuses it too)
+            raise self.mismatch(f"{value!r}: no {self.what} exists at {os.path.abspath(value.download())}")
+        blob = lit.scalar.blob
+        blob.metadata.type.format = ""
+        blob.metadata.type.dimensionality = self.dimensionality
+        blob.uri = value.__flytelite_path__()
+
+    def decode(self, lit: literals_pb2.Literal) -> Any:
+        scalar = lit.scalar
+        if scalar.WhichOneof("value") != "blob" or scalar.blob.metadata.type.dimensionality != self.dimensionality:
+            raise self.mismatch(describe_literal(lit))
+        return self.py_type(scalar.blob.uri)
+
+
+class FileCodec(_BlobCodec):
+    dimensionality = SINGLE
+    union_tag = "FlyteFilePath"
+    what = "file"
+    local_exists = staticmethod(os.path.isfile)
+
+
+class DirectoryCodec(_BlobCodec):
+    dimensionality = MULTIPART
+    union_tag = "FlyteDirectory"
+    what = "folder"
+    local_exists = staticmethod(os.path.isdir)
