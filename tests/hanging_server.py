@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -45,3 +47,14 @@ class HangingServer:
         self._listener.close()
         for client in self._held:
             client.close()
+
+
+def terminate_while_hanging(server: HangingServer, proc: subprocess.Popen[str]) -> str:
+    """SIGTERM ``proc`` while its request hangs; it must exit 143 within seconds. Returns its stderr."""
+    server.wait_for_a_request()
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 10, "SIGTERM waited for the hanging request"
+    assert proc.returncode == 143, stderr
+    return stderr
