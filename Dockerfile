@@ -16,9 +16,9 @@ COPY src ./src
 # torch only when asked for, pinned and from the CPU index, before the package's torch extra.
 RUN if [ -n "${TORCH_VERSION}" ]; then \
         pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}" \
-        && pip install "/opt/flytelite[s3,torch]"; \
+        && pip install "/opt/flytelite[torch]"; \
     else \
-        pip install "/opt/flytelite[s3]"; \
+        pip install /opt/flytelite; \
     fi \
     && python -m compileall -q /usr/local/lib/python3.11/site-packages/flytelite
 

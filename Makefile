@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch first, pinned: that CPU build lies on this machine's disk; an open range pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: demo test test-fast venv test-venv system-deps bench-cold-start clean
+.PHONY: demo test test-fast venv test-venv system-deps azurite bench-cold-start clean
 
 $(BIN)/flytelite: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,17 @@ system-deps:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "chromium is missing and cannot be installed here: the browser tests will be skipped"; fi; }
+	@command -v npm >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+		else echo "npm is missing and cannot be installed here: the Azure tests (Azurite) will fail"; fi; }
+
+# Azurite, the Azure Blob emulator the Azure storage tests run against (npm package, into .azurite/).
+AZURITE := .azurite/node_modules/.bin/azurite-blob
+$(AZURITE):
+	npm install --prefix .azurite --no-audit --no-fund --silent azurite@3
+
+azurite: $(AZURITE)
 
 ## demo: run a real task end to end on local storage
 demo: venv
@@ -35,7 +46,7 @@ demo: venv
 	PATH=$(abspath $(BIN)):$$PATH sh examples/demo.sh
 
 ## test: the whole test suite
-test: test-venv system-deps
+test: test-venv system-deps azurite
 	$(BIN)/python -m pytest -q
 
 ## test-fast: the unit tests, without the end-to-end ones (subprocesses, servers, workers, browser)
@@ -47,4 +58,4 @@ bench-cold-start: venv
 	$(BIN)/python benchmarks/cold_start.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info
+	rm -rf $(VENV) build src/*.egg-info .azurite

@@ -21,6 +21,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ACCESS_KEY = "flytelite-test-key"
 SECRET_KEY = "flytelite-test-secret-0123456789"
@@ -75,9 +76,29 @@ class S3Server:
     secret_key: str = SECRET_KEY
     buckets: list[str] = field(default_factory=list)
 
+    scheme = "s3"
+    kind = "s3"  # the name of its fixtures
+
     @property
-    def s3_port(self) -> int:
+    def port(self) -> int:
         return int(self.endpoint.rsplit(":", 1)[1])
+
+    @property
+    def secret(self) -> str:
+        """What no message may show."""
+        return self.secret_key
+
+    def base_uri(self, bucket: str) -> str:
+        return f"s3://{bucket}"
+
+    def raw_store(self, bucket: str) -> Any:
+        """A client of ``bucket`` independent of flytelite, to check what it wrote."""
+        from obstore.store import S3Store
+
+        return S3Store(
+            bucket, endpoint=self.endpoint, access_key_id=self.access_key, secret_access_key=self.secret_key,
+            virtual_hosted_style_request=False, client_options={"allow_http": True},
+        )  # fmt: skip
 
     def env(self, endpoint: str | None = None) -> dict[str, str]:
         """The environment a Flyte pod would get to reach this server (optionally through a proxy)."""
@@ -107,7 +128,7 @@ class S3Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Runs in the child before exec: the kernel kills the server if the process that started it dies,
     so a test run killed hard (a time-out) leaves no server behind."""
     pr_set_pdeathsig = 1
@@ -137,7 +158,7 @@ def _command(data_dir: Path, master: int, volume: int, filer: int, s3: int) -> l
     ]  # fmt: skip
 
 
-def _answers(url: str, method: str = "GET", data: bytes | None = None) -> bool:
+def answers(url: str, method: str = "GET", data: bytes | None = None) -> bool:
     try:
         with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=2):
             return True
@@ -149,7 +170,7 @@ def _answers(url: str, method: str = "GET", data: bytes | None = None) -> bool:
 
 def _ready(server: S3Server) -> bool:
     # Writing a small file through the filer proves master, volume server and filer are all serving.
-    return _answers(f"{server.filer_url}/.ready", "PUT", b"ok") and _answers(server.endpoint)
+    return answers(f"{server.filer_url}/.ready", "PUT", b"ok") and answers(server.endpoint)
 
 
 def start_s3_server(data_dir: Path, timeout_s: float = 30.0) -> S3Server:
@@ -163,7 +184,7 @@ def start_s3_server(data_dir: Path, timeout_s: float = 30.0) -> S3Server:
         process = subprocess.Popen(
             _command(data_dir, master, volume, filer, s3),
             cwd=data_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )  # fmt: skip
     server = S3Server(f"http://127.0.0.1:{s3}", f"http://127.0.0.1:{filer}", data_dir, process, log_path)
     deadline = time.monotonic() + timeout_s

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "task": "flytelite.model.tasks",
+    "dynamic": "flytelite.model.dynamic",
     "Task": "flytelite.model.tasks",
     "Resources": "flytelite.model.metadata",
     "Secret": "flytelite.model.metadata",

@@ -27,6 +27,7 @@ PUBLIC = [
     "TaskMetadata",
     "Worker",
     "current_context",
+    "dynamic",
     "map_task",
     "span",
     "task",

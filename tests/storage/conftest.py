@@ -5,23 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from s3_server import S3Server
-from .storage_helpers import Storage
+from .storage_helpers import REMOTE_SERVERS, Storage
 
 
-@pytest.fixture(params=["local", "s3"])
+def _on_server(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> Storage:
+    """A :class:`Storage` with a fresh bucket on the ``kind`` server; the environment points at it."""
+    server = request.getfixturevalue(f"{kind}_server")
+    bucket = request.getfixturevalue("s3_bucket" if kind == "s3" else "azure_container")
+    return Storage(tmp_path, server, bucket)
+
+
+@pytest.fixture(params=["local", *REMOTE_SERVERS])
 def where(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture
-def storage(tmp_path: Path, s3_server: S3Server, s3_bucket: str, where: str) -> Storage:
-    """A :class:`Storage` on disk or on the S3 server, by the ``where`` parameter."""
-    runner = Storage(tmp_path, s3_server, s3_bucket)
-    return runner.on_s3() if where == "s3" else runner
+def storage(request: pytest.FixtureRequest, tmp_path: Path, where: str) -> Storage:
+    """A :class:`Storage` on disk or on a server (SeaweedFS, Azurite), by the ``where`` parameter."""
+    if where == "local":
+        return _on_server(request, tmp_path, "s3")
+    return _on_server(request, tmp_path, where).on_remote()
+
+
+@pytest.fixture(params=REMOTE_SERVERS)
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """A :class:`Storage` with everything on a server: SeaweedFS (S3), then Azurite (Azure Blob)."""
+    return _on_server(request, tmp_path, request.param).on_remote()
 
 
 @pytest.fixture
-def s3(tmp_path: Path, s3_server: S3Server, s3_bucket: str) -> Storage:
-    """A :class:`Storage` with everything on the S3 server."""
-    return Storage(tmp_path, s3_server, s3_bucket).on_s3()
+def s3(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    """A :class:`Storage` with everything on SeaweedFS, for what only S3 has (its credential variables)."""
+    return _on_server(request, tmp_path, "s3").on_remote()

@@ -1,10 +1,12 @@
-"""Helpers of the storage tests: the real ``flytelite execute`` with its prefixes on SeaweedFS or on disk.
+"""Helpers of the storage tests: the real ``flytelite execute`` with its prefixes on disk, on SeaweedFS (S3)
+or on Azurite (Azure Blob).
 
 The entrypoint tests' helpers (``tests/entrypoint/conftest.py``) and the io tests' dropping proxy
 (``tests/io/test_faults.py``) are loaded from their files under names of their own, not copied.
 :class:`Storage` is the entrypoint tests' ``Entrypoint`` whose output and raw prefixes may be
-``s3://`` URIs, run with the S3 server's environment; a run whose output prefix is remote gives a
-:class:`RemoteResult`, which reads what it left with an obstore client independent of flytelite.
+URIs of an object-store server (``S3Server`` or ``AzureServer``: the same interface), run with that
+server's environment; a run whose output prefix is remote gives a :class:`RemoteResult`, which reads
+what it left with an obstore client independent of flytelite.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from types import ModuleType
 from typing import Any
 
 import obstore
-import pytest
+from azure_server import start_azure_server
 from flyteidl.core import literals_pb2, types_pb2
-from obstore.store import S3Store
-from s3_server import S3Server
+from s3_server import start_s3_server
 
 import flytelite.io as fio
 
@@ -49,39 +50,35 @@ SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
 MULTIPART = types_pb2.BlobType.BlobDimensionality.MULTIPART
 # Short pauses between retries in the runs, and a short retry budget (3 s instead of 60).
 FAST_RETRIES = {"FLYTELITE_IO_RETRY_BACKOFF": "0.05", "FLYTELITE_IO_RETRY_BUDGET": "3"}
+# The object-store servers the suites run on, and how to start one of a test's own (one it may stop).
+START_SERVER = {"s3": start_s3_server, "azure": start_azure_server}
+REMOTE_SERVERS = list(START_SERVER)
 
 
-def raw_store(server: S3Server, bucket: str, endpoint: str | None = None) -> S3Store:
-    """A client of ``bucket`` independent of flytelite, to check what a run wrote."""
-    return S3Store(
-        bucket,
-        endpoint=endpoint or server.endpoint,
-        access_key_id=server.access_key,
-        secret_access_key=server.secret_key,
-        virtual_hosted_style_request=False,
-        client_options={"allow_http": True},
-    )
+def split_uri(uri: str) -> tuple[str, str]:
+    """(bucket or container, key) of ``s3://bucket/key`` or ``abfs://container@account.../key``."""
+    assert fio.is_remote(uri), uri
+    authority, _, key = uri.partition("://")[2].partition("/")
+    return authority.partition("@")[0], key
 
 
-def split_s3(uri: str) -> tuple[str, str]:
-    assert uri.startswith("s3://"), uri
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
-
-
-def list_keys(server: S3Server, uri: str) -> list[str]:
-    """Every object under the S3 folder ``uri``, relative to it."""
-    bucket, key = split_s3(uri)
+def list_keys(server: Any, uri: str) -> list[str]:
+    """Every object under the folder ``uri`` of ``server``, relative to it."""
+    bucket, key = split_uri(uri)
     prefix = key.rstrip("/") + "/"
     found = []
-    for batch in obstore.list(raw_store(server, bucket), prefix=prefix):
+    for batch in obstore.list(server.raw_store(bucket), prefix=prefix):
         found += [meta["path"][len(prefix) :] for meta in batch]
     return sorted(found)
 
 
-def read_object(server: S3Server, uri: str) -> bytes:
-    bucket, key = split_s3(uri)
-    return bytes(obstore.get(raw_store(server, bucket), key).bytes())
+def get_object(server: Any, uri: str) -> Any:
+    bucket, key = split_uri(uri)
+    return obstore.get(server.raw_store(bucket), key)
+
+
+def read_object(server: Any, uri: str) -> bytes:
+    return bytes(get_object(server, uri).bytes())
 
 
 def blob(uri: str, dimensionality: int = SINGLE, fmt: str = "") -> literals_pb2.Literal:
@@ -100,9 +97,9 @@ def dataset(uri: str, fmt: str = "parquet") -> literals_pb2.Literal:
 
 
 class RemoteResult(Result):
-    """A finished run whose output prefix is an ``s3://`` URI."""
+    """A finished run whose output prefix is on an object-store server."""
 
-    def __init__(self, local: Any, server: S3Server, out: str) -> None:
+    def __init__(self, local: Any, server: Any, out: str) -> None:
         super().__init__(local.returncode, local.stdout, local.stderr, Path("/nonexistent"), local.started)
         self.server, self.out_uri = server, out
 
@@ -126,17 +123,21 @@ class RemoteResult(Result):
 
 
 class Storage(ep_helpers.Entrypoint):
-    """The entrypoint's command with prefixes that may live on the S3 server."""
+    """The entrypoint's command with prefixes that may live on an object-store server."""
 
-    def __init__(self, tmp_path: Path, server: S3Server, bucket: str | None) -> None:
+    def __init__(self, tmp_path: Path, server: Any, bucket: str | None) -> None:
         super().__init__(tmp_path)
         self.server, self.bucket = server, bucket
         self.env: dict[str, str] = {**server.env(), **FAST_RETRIES}
         self.data = str(tmp_path / "data")  # where the test puts what the task reads
 
-    def on_s3(self, run: str = "run") -> Storage:
-        """Output prefix, raw prefix, inputs and test data all under ``s3://<bucket>/<run>/``."""
-        base = f"s3://{self.bucket}/{run}"
+    def base_uri(self) -> str:
+        """``s3://<bucket>`` or ``abfs://<container>@<account>.dfs.core.windows.net``."""
+        return self.server.base_uri(self.bucket)
+
+    def on_remote(self, run: str = "run") -> Storage:
+        """Output prefix, raw prefix, inputs and test data all under ``<bucket URI>/<run>/``."""
+        base = f"{self.base_uri()}/{run}"
         self.out, self.raw, self.data = f"{base}/out", f"{base}/raw", f"{base}/data"
         return self
 
@@ -146,7 +147,7 @@ class Storage(ep_helpers.Entrypoint):
 
     @property
     def remote(self) -> bool:
-        return isinstance(self.out, str) and self.out.startswith("s3://")
+        return isinstance(self.out, str) and fio.is_remote(self.out)
 
     def put(self, name: str, data: bytes) -> str:
         """Store test data under the data folder (through flytelite.io); returns its URI."""
@@ -172,14 +173,14 @@ class Storage(ep_helpers.Entrypoint):
 
     def raw_keys(self) -> list[str]:
         """Everything under the raw prefix (relative to it)."""
-        if str(self.raw).startswith("s3://"):
+        if fio.is_remote(str(self.raw)):
             return list_keys(self.server, str(self.raw))
         raw = Path(self.raw)
         return sorted(str(p.relative_to(raw)) for p in raw.rglob("*") if p.is_file()) if raw.exists() else []
 
     def read(self, uri: str) -> bytes:
-        """Bytes at ``uri``, read without flytelite for S3."""
-        return read_object(self.server, uri) if uri.startswith("s3://") else Path(uri).read_bytes()
+        """Bytes at ``uri``, read without flytelite when remote."""
+        return read_object(self.server, uri) if fio.is_remote(uri) else Path(uri).read_bytes()
 
 
 def string_output(result: Any, name: str = "o0") -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from azure_server import AzureServer
 from s3_server import S3Server
 from .storage_helpers import MULTIPART, Storage, blob
 
@@ -123,12 +124,12 @@ def test_file_output_that_does_not_exist_is_the_tasks_fault(storage: Storage) ->
     assert storage.raw_keys() == []
 
 
-def test_empty_directory_round_trip_on_s3(s3: Storage) -> None:
-    # no object marks an empty folder on S3: an empty prefix reads back as an empty folder
-    made = s3.execute("storage_tasks", "empty_dir_output")
+def test_empty_directory_round_trip_on_object_stores(remote: Storage) -> None:
+    # no object marks an empty folder on S3 or Azure Blob: an empty prefix reads back as an empty folder
+    made = remote.execute("storage_tasks", "empty_dir_output")
     uri = made.outputs().literals["o0"].scalar.blob.uri
-    s3.next_out("2")
-    result = s3.execute("storage_tasks", "read_dir", inputs=s3.inputs(d=blob(uri, MULTIPART)))
+    remote.next_out("2")
+    result = remote.execute("storage_tasks", "read_dir", inputs=remote.inputs(d=blob(uri, MULTIPART)))
     assert result.outputs().literals["o0"].map.literals.keys() == {"<downloaded before>"}
 
 
@@ -168,3 +169,69 @@ def test_output_prefix_with_wrong_credentials(tmp_path: Path, s3: Storage) -> No
     assert "credentials were rejected" in line["error"]
     _no_secret(result, WRONG_SECRET, s3.server.secret_key)
     assert result.files() == []
+
+
+# ---- Azure (Azurite) and GCS ----------------------------------------------------------------------
+
+WRONG_AZURE_KEY = "d3Jvbmcta2V5LWRvLW5vdC1wcmludC1tZQ=="  # base64, as account keys are
+
+
+@pytest.fixture
+def azure_local_out(tmp_path: Path, azure_server: AzureServer, azure_container: str) -> Storage:
+    """Verdict on disk, test data on Azurite."""
+    storage = Storage(tmp_path, azure_server, azure_container)
+    storage.data = f"{storage.base_uri()}/data"
+    return storage
+
+
+def test_inputs_in_a_missing_container(azure_local_out: Storage) -> None:
+    uri = f"{azure_local_out.server.base_uri('no-such-container')}/inputs.pb"
+    result = azure_local_out.execute("ok_tasks", "add", inputs=uri)
+    error = _system_error(result, azure_local_out.server.secret)
+    assert error.kind == NON_RECOVERABLE
+    assert f"container 'no-such-container' does not exist at {azure_local_out.server.blob_endpoint}" in error.message
+    assert uri in error.message
+
+
+def test_wrong_azure_account_key(azure_local_out: Storage) -> None:
+    inputs = azure_local_out.inputs(a=1, b=2)
+    azure_local_out.env = {
+        "AZURE_STORAGE_CONNECTION_STRING": f"BlobEndpoint={azure_local_out.server.blob_endpoint};",
+        "AZURE_STORAGE_ACCOUNT_KEY": WRONG_AZURE_KEY,
+    }
+    result = azure_local_out.execute("ok_tasks", "add", inputs=inputs)
+    error = _system_error(result, WRONG_AZURE_KEY, azure_local_out.server.secret)
+    assert error.kind == NON_RECOVERABLE
+    assert "credentials were rejected" in error.message and inputs in error.message
+    assert "check AZURE_STORAGE_ACCOUNT_KEY" in error.message
+
+
+def test_output_prefix_with_a_wrong_azure_key(tmp_path: Path, azure_server: AzureServer, azure_container: str) -> None:
+    storage = Storage(tmp_path, azure_server, azure_container).on_remote()
+    storage.data = str(tmp_path / "data")  # inputs on disk; the output prefix on Azurite with a wrong key
+    storage.env = {"AZURE_STORAGE_CONNECTION_STRING": azure_server.connection_string(account_key=WRONG_AZURE_KEY)}
+    result = storage.execute("ok_tasks", "add", inputs=storage.inputs(a=1, b=2))
+    line = _could_not_write(result, f"{storage.out}/error.pb")
+    assert "credentials were rejected" in line["error"]
+    _no_secret(result, WRONG_AZURE_KEY, azure_server.secret)
+    assert result.files() == []
+
+
+def test_raw_prefix_with_a_malformed_azure_account(tmp_path: Path, azure_local_out: Storage) -> None:
+    azure_local_out.data = str(tmp_path / "data")
+    azure_local_out.raw = f"abfs://{azure_local_out.bucket}@Not_An_Account.dfs.core.windows.net/raw"
+    result = azure_local_out.execute("storage_tasks", "write_file", inputs=azure_local_out.inputs(name="r.txt", text="x"))
+    error = _system_error(result, azure_local_out.server.secret)
+    assert error.kind == NON_RECOVERABLE
+    assert "malformed Azure storage account 'Not_An_Account.dfs.core.windows.net'" in error.message
+    assert f"{azure_local_out.raw}/" in error.message
+
+
+def test_gcs_credentials_file_that_is_not_json(tmp_path: Path, local_out: Storage) -> None:
+    key_file = tmp_path / "key.json"
+    key_file.write_text("private-key-material-do-not-print")
+    env = {"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)}
+    result = local_out.execute("ok_tasks", "add", inputs="gs://some-bucket/inputs.pb", env=env)
+    error = _system_error(result, "private-key-material-do-not-print")
+    assert error.kind == NON_RECOVERABLE
+    assert f"GOOGLE_APPLICATION_CREDENTIALS={key_file} cannot be used for gs://some-bucket/inputs.pb: it is not JSON" in error.message

@@ -1,12 +1,12 @@
 """Files, folders, pickles, data frames, checkpoints and decks through the real ``flytelite execute``,
-with inputs, output prefix and raw prefix on disk (``local``) or all on SeaweedFS (``s3``)."""
+with inputs, output prefix and raw prefix on disk (``local``) or all on a server: SeaweedFS (``s3``) or
+Azurite (``azure``)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 
-import obstore
 import pytest
 from .storage_helpers import (
     MULTIPART,
@@ -15,8 +15,7 @@ from .storage_helpers import (
     assert_under_raw,
     blob,
     dataset,
-    raw_store,
-    split_s3,
+    get_object,
     string_output,
 )
 
@@ -31,12 +30,12 @@ def test_file_input_is_read_by_the_task(storage: Storage, where: str) -> None:
     before, after, content = string_output(result).split("|")
     assert content == "hello from storage"
     assert before == "False"  # nothing fetched before the task touched the file
-    assert after == ("True" if where == "s3" else "False")  # a local file is used where it is
+    assert after == ("False" if where == "local" else "True")  # a local file is used where it is
 
 
-def test_remote_file_input_streams_without_a_download(s3: Storage) -> None:
-    uri = s3.put("in/stream.txt", b"streamed")
-    result = s3.execute("storage_tasks", "stream_file", inputs=s3.inputs(f=blob(uri)))
+def test_remote_file_input_streams_without_a_download(remote: Storage) -> None:
+    uri = remote.put("in/stream.txt", b"streamed")
+    result = remote.execute("storage_tasks", "stream_file", inputs=remote.inputs(f=blob(uri)))
     assert string_output(result) == "False|streamed"
 
 
@@ -65,14 +64,14 @@ def test_directory_output_then_input(storage: Storage, where: str) -> None:
     assert found == TREE
 
 
-def test_remote_file_and_folder_pass_through_without_copying(s3: Storage) -> None:
-    uri = s3.put("elsewhere/kept.txt", b"kept")
-    result = s3.execute("storage_tasks", "passthrough", inputs=s3.inputs(uri=uri))
+def test_remote_file_and_folder_pass_through_without_copying(remote: Storage) -> None:
+    uri = remote.put("elsewhere/kept.txt", b"kept")
+    result = remote.execute("storage_tasks", "passthrough", inputs=remote.inputs(uri=uri))
     assert result.outputs().literals["o0"].scalar.blob.uri == uri
-    s3.next_out("dir")
-    result = s3.execute("storage_tasks", "passthrough_dir", inputs=s3.inputs(uri=f"s3://{s3.bucket}/run/data/elsewhere"))
-    assert result.outputs().literals["o0"].scalar.blob.uri == f"s3://{s3.bucket}/run/data/elsewhere"
-    assert s3.raw_keys() == []  # nothing copied
+    remote.next_out("dir")
+    result = remote.execute("storage_tasks", "passthrough_dir", inputs=remote.inputs(uri=f"{remote.base_uri()}/run/data/elsewhere"))
+    assert result.outputs().literals["o0"].scalar.blob.uri == f"{remote.base_uri()}/run/data/elsewhere"
+    assert remote.raw_keys() == []  # nothing copied
 
 
 def test_pickle_output_then_input(storage: Storage) -> None:
@@ -119,7 +118,7 @@ def test_dataframe_input_from_a_folder_of_parquet_files(storage: Storage) -> Non
 
 
 def _checkpoint_uri(storage: Storage, where: str, name: str) -> str:
-    return f"s3://{storage.bucket}/run/checkpoints/{name}" if where == "s3" else str(storage.tmp_path / "checkpoints" / name)
+    return str(storage.tmp_path / "checkpoints" / name) if where == "local" else f"{storage.base_uri()}/run/checkpoints/{name}"
 
 
 @pytest.mark.parametrize(
@@ -149,21 +148,20 @@ def test_checkpoint_seen_by_the_retried_attempt(storage: Storage, where: str, mo
     assert string_output(retried) == expected
 
 
-def test_deck_is_uploaded_as_html(s3: Storage) -> None:
-    result = s3.execute("storage_tasks", "decked", inputs=s3.inputs(a=2))
+def test_deck_is_uploaded_as_html(remote: Storage) -> None:
+    result = remote.execute("storage_tasks", "decked", inputs=remote.inputs(a=2))
     assert result.outputs().literals["o0"].scalar.primitive.integer == 6
     assert sorted(result.files()) == ["deck.html", "outputs.pb"]
-    bucket, key = split_s3(f"{s3.out}/deck.html")
-    got = obstore.get(raw_store(s3.server, bucket), key)
+    got = get_object(remote.server, f"{remote.out}/deck.html")
     assert got.attributes["Content-Type"] == "text/html"
     assert b"<html" in bytes(got.bytes()).lower()
 
 
-def test_outputs_name_the_raw_prefix_layout(s3: Storage) -> None:
+def test_outputs_name_the_raw_prefix_layout(remote: Storage) -> None:
     """Two stored outputs of one attempt: each under a random folder of its own."""
-    result = s3.execute("storage_tasks", "file_and_pickle", inputs=s3.inputs(n=3))
+    result = remote.execute("storage_tasks", "file_and_pickle", inputs=remote.inputs(n=3))
     literals = result.outputs().literals
     file_uri, pickle_uri = literals["o0"].scalar.blob.uri, literals["o1"].scalar.blob.uri
-    assert_under_raw(file_uri, s3.raw, "/first.txt")
+    assert_under_raw(file_uri, remote.raw, "/first.txt")
     assert file_uri.split("/")[-2] != pickle_uri.split("/")[-2]
-    assert_under_raw(pickle_uri, s3.raw, "/" + pickle_uri.split("/")[-1])
+    assert_under_raw(pickle_uri, remote.raw, "/" + pickle_uri.split("/")[-1])

@@ -31,6 +31,7 @@ log = get_logger("flytelite.execute")
 
 OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.pb"
+FUTURES_FILE = "futures.pb"
 # What a terminated attempt may still spend writing its document: inside Kubernetes' default 30 s grace.
 DEFAULT_TERMINATION_GRACE_S = 20.0
 
@@ -96,6 +97,7 @@ class Attempt:
         self.outputs: dict[str, Any] | None = None  # the return value packed by output name
         self.output_literals: dict[str, bytes] = {}  # serialized Literal per output name
         self.offloaded: dict[str, bytes] = {}  # file name -> serialized Literal stored beside outputs.pb
+        self.futures: bytes | None = None  # a dynamic task's serialized DynamicJobSpec, written instead of outputs
         self.timings: list[tuple[str, float, float]] = []
         self.owner_pid = os.getpid()  # a process the task forks never writes this attempt's verdict
 
@@ -224,16 +226,28 @@ def run_task(attempt: Attempt) -> None:
     route_stdlib_logging()
     try:
         with task_timeout(task.metadata.timeout):
-            attempt.rval = task.run_hooks(attempt.ctx, attempt.inputs)
+            _run_or_compile(attempt)
     except (IgnoreOutputs, TerminatedError):
         raise
     except (Exception, SystemExit) as exc:  # sys.exit() in the task must not skip the error document
         raise UserCodeError(f"{task.name} failed: {one_line(exc)}", exc) from exc
 
 
+def _run_or_compile(attempt: Attempt) -> None:
+    """Run the task; a dynamic task's calls become ``attempt.futures`` instead."""
+    task, args = attempt.task, attempt.args
+    compile_futures = getattr(task, "compile_futures", None)
+    if compile_futures is None:
+        attempt.rval = task.run_hooks(attempt.ctx, attempt.inputs)
+        return
+    attempt.futures, attempt.rval = compile_futures(attempt.ctx, attempt.inputs, attempt.environ, args.dynamic_addl_distro, args.dynamic_dest_dir)
+
+
 @step("encoding outputs")
 def encode_outputs(attempt: Attempt) -> None:
     task = attempt.task
+    if attempt.futures is not None:
+        return
     try:
         attempt.outputs = task.python_interface.pack_outputs(attempt.rval)
         attempt.output_literals = task.encode_outputs(attempt.outputs, attempt.blob_paths())
@@ -244,7 +258,7 @@ def encode_outputs(attempt: Attempt) -> None:
 @step("offloading large outputs")
 def offload_outputs(attempt: Attempt) -> None:
     env = attempt.environ
-    if env.get("_F_L_MIN_SIZE_MB") is None:
+    if env.get("_F_L_MIN_SIZE_MB") is None or attempt.futures is not None:
         return
     from .offload import offload_large_literals
 
@@ -262,6 +276,10 @@ def store_outputs(attempt: Attempt) -> None:
     from ..types import literal_map_bytes
 
     _end_forked_child(attempt, 0)
+    if attempt.futures is not None:
+        deciding_verdict()
+        io.write_bytes(attempt.output_uri(FUTURES_FILE), attempt.futures)
+        return
     for filename, data in attempt.offloaded.items():
         io.write_bytes(attempt.output_uri(filename), data)
     outputs = literal_map_bytes(attempt.output_literals)

@@ -52,7 +52,8 @@ def _store(uri: str) -> Store:
         try:
             return _object_store()
         except ImportError as exc:
-            raise StorageError(f"{scheme}:// URIs need obstore: pip install 'flytelite[s3]' ({exc})", uri, transient=False) from exc
+            # obstore is a dependency of flytelite: only a broken installation lacks it.
+            raise StorageError(f"{scheme}:// URIs need obstore, missing from this installation: pip install obstore ({exc})", uri, transient=False) from exc
     from ._fsspec import fsspec_store
 
     return fsspec_store(scheme, uri)

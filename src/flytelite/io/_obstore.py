@@ -2,7 +2,7 @@
 
 This module is imported only when a remote URI is first met. One client is kept per scheme, bucket and
 configuration. S3 is configured the way Flyte deployments do it (``FLYTE_AWS_*`` first, then the
-standard ``AWS_*`` variables); GCS and Azure use obstore's own environment defaults.
+standard ``AWS_*`` variables); GCS and Azure as ``_cloud_config`` reads them.
 
 Retries: obstore retries each request (connection errors, 5xx, time-outs) with our policy from
 ``_retry``; a download whose body breaks off mid-way resumes from the last byte written. What still
@@ -23,9 +23,10 @@ from typing import Any, BinaryIO, TypeVar
 
 import obstore
 from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
-from obstore.store import S3Store, from_url
+from obstore.store import AzureStore, GCSStore, S3Store
 
-from . import _retry
+from . import _cloud_config, _retry
+from ._cloud_config import Location
 from ._errors import StorageError
 from ._local import _atomic_write
 from ._progress import Progress
@@ -43,19 +44,6 @@ def _part_size() -> int:
 def _concurrency() -> int:
     """Files moved at once by get_dir/put_dir, and parts uploaded at once per file."""
     return max(1, int(os.environ.get("FLYTELITE_IO_CONCURRENCY", "16")))
-
-
-@dataclass(frozen=True)
-class _Location:
-    scheme: str
-    bucket: str
-    key: str
-
-    @classmethod
-    def parse(cls, uri: str) -> _Location:
-        scheme, _, rest = uri.partition("://")
-        bucket, _, key = rest.partition("/")
-        return cls(scheme, bucket, key)
 
 
 @dataclass
@@ -144,20 +132,32 @@ def _new_s3_client(bucket: str, settings: dict[str, str]) -> _Client:
         retry_config=_retry.obstore_retry_config(),
         credential_provider=provider,
     )
-    return _Client(store, endpoint or "AWS S3", has_keys or provider is not None, _secrets(settings))
+    return _Client(store, endpoint or "AWS S3", has_keys or provider is not None, _cloud_config.secrets(settings))
 
 
-def _secrets(settings: dict[str, str]) -> tuple[str, ...]:
-    return tuple(settings[k] for k in ("secret_access_key", "session_token") if k in settings)
+def _settings(location: Location, uri: str) -> dict[str, Any]:
+    """The configuration of this process for ``location``'s cloud; raises ``StorageError`` when unusable."""
+    if location.scheme == "s3":
+        return _s3_settings()
+    if location.scheme == "gs":
+        return _cloud_config.gcs_settings(uri)
+    return _cloud_config.azure_settings(location, uri)
 
 
-def _new_client(location: _Location, settings: dict[str, str]) -> _Client:
+def _new_client(location: Location, settings: dict[str, Any]) -> _Client:
     if location.scheme == "s3":
         return _new_s3_client(location.bucket, settings)
-    store = from_url(
-        f"{location.scheme}://{location.bucket}", client_options=_client_options(None), retry_config=_retry.obstore_retry_config()
+    if location.scheme == "gs":
+        endpoint = _cloud_config.gcs_endpoint(settings)
+        store: Any = GCSStore(
+            location.bucket, config=settings, client_options=_client_options(endpoint), retry_config=_retry.obstore_retry_config()
+        )
+        return _Client(store, endpoint, True, ())
+    endpoint = _cloud_config.azure_endpoint(settings)
+    store = AzureStore(
+        location.bucket, config=settings, client_options=_client_options(endpoint), retry_config=_retry.obstore_retry_config()
     )
-    return _Client(store, location.scheme, True, ())
+    return _Client(store, endpoint, True, _cloud_config.secrets(settings))
 
 
 # ---- errors -------------------------------------------------------------------------------------
@@ -168,7 +168,14 @@ _TRANSIENT_TEXT = re.compile(
     r"body error|unexpected eof|dns error",
     re.IGNORECASE,
 )
-_CREDENTIAL_FETCH = re.compile(r"169\.254\.169\.254|/latest/api/token|sts\.|credential", re.IGNORECASE)
+_CREDENTIAL_FETCH = re.compile(r"169\.254\.169\.254|/latest/api/token|sts\.|credential|token request", re.IGNORECASE)
+_KEYS_HINT = {
+    "s3": "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or FLYTE_AWS_ACCESS_KEY_ID/FLYTE_AWS_SECRET_ACCESS_KEY",
+    "gs": "GOOGLE_APPLICATION_CREDENTIALS (or STORAGE_EMULATOR_HOST for an emulator)",
+    "azure": "AZURE_STORAGE_ACCOUNT_KEY (or FLYTE_AZURE_STORAGE_ACCOUNT_KEY, AZURE_STORAGE_CONNECTION_STRING, "
+    "AZURE_TENANT_ID/AZURE_CLIENT_ID/AZURE_CLIENT_SECRET)",
+}
+_POD_IDENTITY = {"s3": "an IAM role", "gs": "a workload identity", "azure": "a managed or workload identity"}
 
 
 def _cause(exc: BaseException, client: _Client) -> str:
@@ -193,24 +200,22 @@ def _is_transient(exc: BaseException) -> bool:
 def _storage_error(exc: BaseException, uri: str, client: _Client) -> StorageError:
     """Turn an obstore failure into a ``StorageError`` that says what to check."""
     cause = _cause(exc, client)
-    location = _Location.parse(uri)
+    location = Location.parse(uri)
     text = str(exc)
-    keys_hint = (
-        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or FLYTE_AWS_ACCESS_KEY_ID/FLYTE_AWS_SECRET_ACCESS_KEY"
-        if location.scheme == "s3"
-        else "the credentials of the environment (GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_*)"
-    )
-    if "NoSuchBucket" in text:
-        message = f"bucket '{location.bucket}' does not exist at {client.endpoint} (while accessing {uri})"
+    cloud = _cloud_config.cloud(location.scheme)
+    keys_hint = _KEYS_HINT[cloud]
+    if re.search(r"NoSuchBucket|ContainerNotFound", text):
+        what = "container" if cloud == "azure" else "bucket"
+        message = f"{what} '{location.bucket}' does not exist at {client.endpoint} (while accessing {uri})"
     elif isinstance(exc, FileNotFoundError):
         message = f"not found: {uri}"
     elif isinstance(exc, (PermissionDeniedError, UnauthenticatedError)):
-        if re.search(r"InvalidAccessKeyId|SignatureDoesNotMatch", text):
+        if re.search(r"InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure", text):
             message = f"the credentials were rejected by {client.endpoint} for {uri}: check {keys_hint}"
         else:
             message = f"access denied to {uri}: the credentials in use lack permission for it"
-    elif not client.has_static_keys and location.scheme == "s3" and _CREDENTIAL_FETCH.search(text):
-        message = f"no credentials found for {uri}: set {keys_hint}, or give the pod an IAM role"
+    elif _CREDENTIAL_FETCH.search(text) and not (location.scheme == "s3" and client.has_static_keys):
+        message = f"no credentials found for {uri}: set {keys_hint}, or give the pod {_POD_IDENTITY[cloud]}"
     else:
         transient = _is_transient(exc)
         what = "a transient failure (retries exhausted)" if transient else "a failure"
@@ -232,9 +237,9 @@ class ObjectStore:
         self._clients: dict[tuple[Any, ...], _Client] = {}
         self._lock = threading.Lock()
 
-    def _client(self, location: _Location, uri: str) -> _Client:
+    def _client(self, location: Location, uri: str) -> _Client:
         # The settings are part of the key, so a changed environment gets a fresh client.
-        settings = _s3_settings() if location.scheme == "s3" else {}
+        settings = _settings(location, uri)
         cache_key = (location.scheme, location.bucket, tuple(sorted(settings.items())))
         with self._lock:
             client = self._clients.get(cache_key)
@@ -242,14 +247,14 @@ class ObjectStore:
                 try:
                     client = _new_client(location, settings)
                 except Exception as exc:  # obstore raises ValueError/BaseError for a bad configuration
-                    reason = _redact(str(exc), _secrets(settings))
+                    reason = _redact(str(exc), _cloud_config.secrets(settings))
                     raise StorageError(f"cannot configure a client for {uri}: {reason}", uri, transient=False) from exc
                 self._clients[cache_key] = client
         return client
 
     def _call(self, uri: str, operation: Callable[[_Client, str], T]) -> T:
         """Run ``operation(client, key)``, translating obstore's exceptions."""
-        location = _Location.parse(uri)
+        location = Location.parse(uri)
         client = self._client(location, uri)
         try:
             return operation(client, location.key)
@@ -259,7 +264,7 @@ class ObjectStore:
             raise _storage_error(exc, uri, client) from exc
 
     def _error(self, uri: str, exc: BaseException) -> StorageError:
-        return _storage_error(exc, uri, self._client(_Location.parse(uri), uri))
+        return _storage_error(exc, uri, self._client(Location.parse(uri), uri))
 
     # -- single objects --
 
@@ -296,7 +301,7 @@ class ObjectStore:
     # -- folders --
 
     def get_dir(self, uri: str, local_dir: str) -> None:
-        prefix = _folder_key(_Location.parse(uri).key)
+        prefix = _folder_key(Location.parse(uri).key)
         objects = self._call(uri, lambda c, key: _list_objects(c, prefix))
         if not objects:
             raise StorageError(f"not found: {uri} (no objects under it)", uri, transient=False)

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from ..support.dotted import object_at
 from ..support.exceptions import TaskError
+from .interface import Interface
 from ..types import BlobPaths, LiteralMismatch, decode_map_bytes, map_entries, to_python
 
 MAP_RESOLVER = "flytelite.resolvers.map_task.default_map_task_resolver"
@@ -39,6 +40,38 @@ class MapSubtask:
         self.inner_args = inner_args
 
     execute_verb = "map-execute"
+    task_type_version = 1  # the array-node map task's template, as flytekit 1.16 registers it
+
+    @property
+    def call_interface(self) -> Interface:
+        """The list form: every mapped input and every output is a list of its declared type."""
+        inner = self._inner.python_interface
+        inputs = {name: t if name in self.bound_inputs else list[t] for name, t in inner.inputs.items()}  # type: ignore[valid-type]
+        outputs = {name: list[t] for name, t in inner.outputs.items()}  # type: ignore[valid-type]
+        return Interface(inputs, {}, outputs, None)
+
+    @property
+    def registered_interface(self) -> Any:
+        return self.call_interface.to_typed_interface()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """In a dynamic's container run, an array node; otherwise the inner task once per element, locally."""
+        if args:
+            raise TypeError(f"call map task {self.name} with keyword arguments")
+        from .nodes import active_builder
+
+        builder = active_builder()
+        if builder is not None:
+            return builder.add(self, kwargs)
+        mapped = [name for name in kwargs if name not in self.bound_inputs]
+        lengths = {len(kwargs[name]) for name in mapped}
+        if len(lengths) > 1:
+            raise ValueError(f"the mapped inputs of {self.name} ({', '.join(mapped)}) must have the same length")
+        results = [self._inner(**{n: kwargs[n][i] if n in mapped else kwargs[n] for n in kwargs}) for i in range(lengths.pop() if lengths else 0)]
+        names = list(self._inner.python_interface.outputs)
+        if len(names) <= 1:
+            return results if names else None
+        return tuple(list(column) for column in zip(*results))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

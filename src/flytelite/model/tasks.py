@@ -13,6 +13,7 @@ from ..support.dotted import object_at
 from ..types import BlobPaths, decode_map_bytes, encode_literals, literal_map_bytes, storing_blobs
 from .interface import Interface, interface_of
 from .metadata import ResourceSpec, Resources, Secret, TaskMetadata
+from .nodes import active_builder
 
 if TYPE_CHECKING:
     from flyteidl.core import interface_pb2, literals_pb2
@@ -78,6 +79,11 @@ class Task:
     @property
     def task_type(self) -> str:
         return getattr(self.task_config, "task_type", "python-task")
+
+    @property
+    def call_interface(self) -> Interface:
+        """The interface a call of the task in a dynamic or workflow binds (a map task's is the list form)."""
+        return self.python_interface
 
     @functools.cached_property
     def interface(self) -> interface_pb2.TypedInterface:
@@ -146,7 +152,12 @@ class Task:
         outputs = self.encode_outputs(self.python_interface.pack_outputs(rval), blobs)
         return literals_pb2.LiteralMap.FromString(literal_map_bytes(outputs))
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def container_env(self, settings: Any) -> dict[str, str]:
+        """The environment of the task's container in its template."""
+        return {**settings.env, **self.environment}
+
+    def named_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """A call's positional and keyword arguments by input name."""
         names = list(self.python_interface.inputs)
         if len(args) > len(names):
             raise TypeError(f"{self.name} takes {len(names)} inputs, {len(args)} were given")
@@ -157,6 +168,13 @@ class Task:
         unknown = set(kwargs) - set(names)
         if unknown:
             raise TypeError(f"{self.name} has no input named {', '.join(sorted(unknown))}")
+        return kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs = self.named_inputs(args, kwargs)
+        builder = active_builder()
+        if builder is not None:  # inside a dynamic task's container run: a node, not a run
+            return builder.add(self, kwargs)
         iface, ctx = self.python_interface, current_context()
         blobs = blob_paths_of(ctx)
         known_types = {name: iface.inputs[name] for name in kwargs}
@@ -190,6 +208,7 @@ def task(
     enable_deck: bool = False,
     task_config: Any = None,
     task_resolver: Any = None,
+    task_class: type[Task] | None = None,
 ) -> Any:
     """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``."""
     metadata = TaskMetadata(
@@ -206,7 +225,7 @@ def task(
     resource_spec = ResourceSpec.build(requests, limits, resources)
 
     def wrap(fn: Callable[..., Any]) -> Task:
-        return Task(
+        return (task_class or Task)(
             fn,
             metadata=metadata,
             resources=resource_spec,

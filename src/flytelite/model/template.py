@@ -42,7 +42,7 @@ _MOUNT = {"ANY": security_pb2.Secret.ANY, "ENV_VAR": security_pb2.Secret.ENV_VAR
 class SerializationSettings(Record):
     """Where and as what tasks are registered: identity, images (``default`` is the default image)."""
 
-    __slots__ = ("project", "domain", "version", "images", "fast", "env")
+    __slots__ = ("project", "domain", "version", "images", "fast", "env", "distribution")
 
     def __init__(
         self,
@@ -52,11 +52,14 @@ class SerializationSettings(Record):
         version: str = "{{ registration.version }}",
         fast: bool = False,
         env: dict[str, str] | None = None,
+        distribution: tuple[str, str] | None = None,
     ) -> None:
         if "default" not in images:
             raise ValueError("a default image is needed: --image <uri> or --image default=<uri>")
         self.images, self.project, self.domain, self.version = images, project, domain, version
         self.fast, self.env = fast, env or {}
+        # (code archive uri, dest dir) of a running fast-registered dynamic: its sub-tasks get the real values
+        self.distribution = distribution
 
 
 def _split_image(uri: str) -> tuple[str, str]:
@@ -86,6 +89,9 @@ def default_command(task: Any, settings: SerializationSettings) -> list[str]:
     """``flytelite execute`` (or ``map-execute``) with placeholders, the resolver and its loader args."""
     resolver = task.task_resolver
     args = ["flytelite", task.execute_verb, *EXECUTE_PLACEHOLDER_ARGS, "--resolver", resolver.location(), "--", *resolver.loader_args(task)]
+    if settings.distribution is not None:
+        uri, dest_dir = settings.distribution
+        return ["flytelite", "fast-execute", "--additional-distribution", uri, "--dest-dir", dest_dir, "--", *args]
     if settings.fast:
         return ["flytelite", "fast-execute", *FAST_PLACEHOLDER_ARGS, "--", *args]
     return args
@@ -125,13 +131,14 @@ def _metadata(task: Any) -> tasks_pb2.TaskMetadata:
 
 def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
     """The ``TaskTemplate`` of a task."""
-    template = tasks_pb2.TaskTemplate(type=task.task_type, metadata=_metadata(task), interface=task.interface)
+    interface = getattr(task, "registered_interface", None) or task.interface
+    template = tasks_pb2.TaskTemplate(type=task.task_type, metadata=_metadata(task), interface=interface)
     template.id.CopyFrom(
         identifier_pb2.Identifier(
             resource_type=identifier_pb2.TASK, project=settings.project, domain=settings.domain, name=task.name, version=settings.version
         )
     )
-    template.task_type_version = getattr(task.task_config, "task_type_version", 0)
+    template.task_type_version = getattr(task, "task_type_version", None) or getattr(task.task_config, "task_type_version", 0)
     custom = task.task_config.custom() if callable(getattr(task.task_config, "custom", None)) else None
     if custom:
         template.custom.update(custom)
@@ -140,7 +147,7 @@ def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.Ta
     container.image = resolve_image(task.container_image, settings.images)
     container.args.extend(command_fn(settings))
     container.resources.CopyFrom(resources_to_idl(task.resources.requests, task.resources.limits))
-    for key, value in sorted({**settings.env, **task.environment}.items()):
+    for key, value in sorted(task.container_env(settings).items()):
         container.env.add(key=key, value=value)
     for secret in task.secret_requests:
         template.security_context.secrets.add(group=secret.group, key=secret.key or "", mount_requirement=_MOUNT[secret.mount_requirement])

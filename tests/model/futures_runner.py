@@ -1,0 +1,95 @@
+"""A test-only stand-in for the backend: runs a TaskTemplate, and the futures.pb it may leave, as PROTOCOL section 8 says.
+
+Each node runs after the nodes it reads (topological order); its command is the template's args with
+the placeholders rendered, its inputs come from the bindings and its outputs land under
+``<parent prefix>/<node id>/0/``. An array node runs ``map-execute`` once per element with the index
+variables set and gathers the elements' outputs into lists. The parent's outputs are assembled from
+the spec's ``outputs`` bindings.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from flyteidl.core import dynamic_job_pb2, errors_pb2, literals_pb2, tasks_pb2
+
+VERSION = "v1"
+
+
+class NodeFailed(AssertionError):
+    pass
+
+
+def run_template(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, prefix: Path, cwd: Path, extra_env: dict[str, str] | None = None) -> literals_pb2.LiteralMap:
+    """Run one task attempt under ``prefix``; its outputs, following a futures.pb to the end."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    (prefix / "inputs.pb").write_bytes(inputs.SerializeToString())
+    rendered = {
+        "{{.input}}": str(prefix / "inputs.pb"),
+        "{{.outputPrefix}}": str(prefix),
+        "{{.rawOutputDataPrefix}}": str(prefix / "raw"),
+        "{{.checkpointOutputPrefix}}": str(prefix / "checkpoint"),
+        "{{.prevCheckpointPrefix}}": "",
+    }
+    args = [rendered.get(arg, arg) for arg in template.container.args]
+    assert args[0] == "flytelite", args
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "_F_"))}
+    env.update({e.key: e.value for e in template.container.env})
+    env.update({"FLYTE_INTERNAL_TASK_VERSION": template.id.version, "FLYTE_INTERNAL_TASK_NAME": template.id.name, **(extra_env or {})})
+    done = subprocess.run([sys.executable, "-m", "flytelite", *args[1:]], cwd=cwd, env=env, capture_output=True, text=True)
+    if (prefix / "error.pb").exists():
+        error = errors_pb2.ErrorDocument.FromString((prefix / "error.pb").read_bytes())
+        raise NodeFailed(f"{template.id.name} failed: {error.error.code}: {error.error.message}\n{done.stderr}")
+    assert done.returncode == 0, done.stderr
+    if (prefix / "futures.pb").exists():
+        spec = dynamic_job_pb2.DynamicJobSpec.FromString((prefix / "futures.pb").read_bytes())
+        return run_spec(spec, prefix, cwd)
+    return literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes())
+
+
+def run_spec(spec: dynamic_job_pb2.DynamicJobSpec, prefix: Path, cwd: Path) -> literals_pb2.LiteralMap:
+    templates = {t.id.SerializeToString(deterministic=True): t for t in spec.tasks}
+    outputs: dict[str, literals_pb2.LiteralMap] = {}
+    pending = list(spec.nodes)
+    while pending:
+        ready = [n for n in pending if all(u in outputs for u in n.upstream_node_ids)]
+        assert ready, f"a cycle or a missing upstream among {[n.id for n in pending]}"
+        for node in ready:
+            inputs = literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in node.inputs})
+            node_prefix = prefix / node.id / "0"
+            if node.HasField("array_node"):
+                task_node = node.array_node.node.task_node
+                template = templates[task_node.reference_id.SerializeToString(deterministic=True)]
+                outputs[node.id] = run_array(template, inputs, node_prefix, cwd)
+            else:
+                template = templates[node.task_node.reference_id.SerializeToString(deterministic=True)]
+                outputs[node.id] = run_template(template, inputs, node_prefix, cwd)
+            pending.remove(node)
+    return literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in spec.outputs})
+
+
+def run_array(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, prefix: Path, cwd: Path) -> literals_pb2.LiteralMap:
+    lengths = {len(lit.collection.literals) for lit in inputs.literals.values() if lit.HasField("collection")}
+    assert len(lengths) == 1, lengths
+    gathered = literals_pb2.LiteralMap()
+    for index in range(lengths.pop()):
+        element = run_template(template, inputs, prefix / str(index), cwd, {"BATCH_JOB_ARRAY_INDEX_VAR_NAME": "ARRAY_INDEX", "ARRAY_INDEX": str(index)})
+        for name, lit in element.literals.items():
+            gathered.literals[name].collection.literals.add().CopyFrom(lit)
+    return gathered
+
+
+def resolve(binding: literals_pb2.BindingData, outputs: dict[str, literals_pb2.LiteralMap]) -> literals_pb2.Literal:
+    kind = binding.WhichOneof("value")
+    if kind == "scalar":
+        return literals_pb2.Literal(scalar=binding.scalar)
+    if kind == "promise":
+        return outputs[binding.promise.node_id].literals[binding.promise.var]
+    if kind == "collection":
+        return literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=[resolve(b, outputs) for b in binding.collection.bindings]))
+    if kind == "map":
+        return literals_pb2.Literal(map=literals_pb2.LiteralMap(literals={k: resolve(b, outputs) for k, b in binding.map.bindings.items()}))
+    raise AssertionError(f"binding kind {kind}")
