@@ -21,6 +21,12 @@ the tracemalloc peak (Python objects only) is printed beside it for reference. T
 ``sys.getsizeof(list) + sum(sys.getsizeof(x) for x in list)``.
 
 Targets: 200k-int round trip < 0.5 s; peak memory growth < 3x the list's size.
+
+``--arrays`` instead times a 100 MiB float32 ``torch.Tensor`` and a 100 MiB ``numpy.ndarray`` round trip
+(encode + store + fetch + decode on local storage) in flytelite and in flytekit on the same values, each
+side in its own fresh process (``benchmarks/_array_round_trip.py``; flytekit runs under
+``--flytekit-python``, default ``.venv-flytekit/bin/python``), sides alternating. Target: flytelite's median
+at most flytekit's. Peak RSS growth over the timed runs is reported for both.
 """
 
 from __future__ import annotations
@@ -261,7 +267,14 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocess")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
     parser.add_argument("--memory-mode", default="rss", help=argparse.SUPPRESS)
+    parser.add_argument("--arrays", action="store_true", help="the tensor and ndarray round trips against flytekit")
+    parser.add_argument("--array-mib", type=int, default=100)
+    parser.add_argument("--flytekit-python", default=".venv-flytekit/bin/python")
     args = parser.parse_args()
+
+    if args.arrays:
+        compare_arrays(args.array_mib, args.repeats, args.flytekit_python)
+        return
 
     if args.memory_child:
         memory_child(args.memory_child, args.memory_mode)
@@ -306,6 +319,30 @@ def main() -> None:
         )
         verdict = "MET" if ok_mem else "MISSED"
         print(f"target: peak memory < {MEMORY_TARGET_RATIO:.0f}x list size: {ratio:.2f}x -> {verdict}")
+
+
+def compare_arrays(mib: int, repeats: int, flytekit_python: str) -> None:
+    worker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_array_round_trip.py")
+    pythons = {"flytelite": sys.executable, "flytekit": flytekit_python}
+    print(f"{mib} MiB float32 round trips on local storage, {repeats} per process, load {_load()}")
+    print(f"{'value':8} {'side':10} {'median s':>9} {'min s':>7} {'peak RSS growth MiB':>20}")
+    verdicts = []
+    for kind in ("tensor", "ndarray"):
+        results = {}
+        for side in ("flytelite", "flytekit", "flytelite", "flytekit"):  # alternating: both see the same load
+            out = subprocess.run(
+                [pythons[side], worker, side, kind, str(mib), str(repeats)], capture_output=True, text=True, check=True
+            ).stdout
+            run = json.loads(out.strip().splitlines()[-1])
+            entry = results.setdefault(side, {"times": [], "peak": 0})
+            entry["times"] += run["times"]
+            entry["peak"] = max(entry["peak"], run["peak_growth"])
+        for side, entry in results.items():
+            print(f"{kind:8} {side:10} {statistics.median(entry['times']):>9.3f} {min(entry['times']):>7.3f} "
+                  f"{entry['peak'] / 2**20:>20.1f}")
+        ours, theirs = (statistics.median(results[s]["times"]) for s in ("flytelite", "flytekit"))
+        verdicts.append(f"{kind}: flytelite {ours:.3f} s vs flytekit {theirs:.3f} s -> {'MET' if ours <= theirs else 'MISSED'}")
+    print("target: at least as fast as flytekit;", "; ".join(verdicts))
 
 
 def _protobuf_impl() -> str:

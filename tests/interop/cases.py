@@ -27,6 +27,7 @@ class Special(str):
 
 
 FILE = Special("file")  # value: remote URI string -> FlyteFile
+FILE_CSV = Special("file_csv")  # value: remote URI string -> FlyteFile["csv"]
 DIRECTORY = Special("directory")  # value: remote URI string -> FlyteDirectory
 PICKLE = Special("pickle")  # value: an object of a class no transformer handles
 
@@ -56,6 +57,14 @@ class Shape:
     extra: Optional[Point] = None
 
 
+@dataclass
+class Histogram:
+    """A dataclass with non-string keys: flytekit sends it as msgpack like any dataclass."""
+
+    counts: Dict[int, str]
+    weights: Dict[float, List[int]]
+
+
 class Opaque:
     """A plain class: flytekit falls back to pickling it."""
 
@@ -76,8 +85,11 @@ if pydantic is not None:
         layers: List[int]
         name: str
 
+    class Ranking(pydantic.BaseModel):
+        by_rank: Dict[int, str]
+
 else:  # pragma: no cover
-    Config = None
+    Config = Ranking = None
 
 
 UTC = datetime.timezone.utc
@@ -117,13 +129,19 @@ CASES: list = [
     ("dataclass_nested", Shape, SHAPE),
     ("list_dataclass", List[Point], [POINT_A, POINT_B]),
     ("optional_dataclass", Optional[Point], POINT_B),
+    ("dict_int_str", Dict[int, str], {1: "a", -2: "b"}),
+    ("dict_bool_list_float", Dict[bool, List[float]], {True: [1.5], False: []}),
+    ("dataclass_int_keys", Histogram, Histogram(counts={3: "x"}, weights={0.5: [1, 2]})),
+    ("union_list_int_list_str", Union[List[int], List[str]], ["a", "b"]),
 ]
 
 if Config is not None:
     CASES.append(("pydantic_model", Config, Config(lr=0.01, layers=[64, 32], name="mlp")))
+    CASES.append(("pydantic_int_keys", Ranking, Ranking(by_rank={1: "gold", 2: "silver"})))
 
 CASES += [
     ("file_remote", FILE, "s3://my-bucket/data/report.csv"),
+    ("file_csv_remote", FILE_CSV, "s3://my-bucket/data/report.csv"),
     ("dir_remote", DIRECTORY, "s3://my-bucket/data/images"),
     ("pickle", PICKLE, Opaque({"k": [1, 2]})),
 ]
@@ -137,6 +155,14 @@ DATAFRAME_COLUMNS = {
     "s": ["x", "héllo", ""],
     "b": [True, False, True],
     "t": [datetime.datetime(2024, 5, 6, 7, 8, 9, 123456) + datetime.timedelta(days=d) for d in range(3)],
+}
+
+# torch and numpy values (optional, so not in CASES): name -> what the generator builds. Each blob is kept as
+# golden/<name>.blob beside its .literal_type.pb and .literal.pb (whose uri is a random path, so compared by shape).
+ARRAY_CASES = {
+    "torch_tensor": "torch.arange(12, dtype=torch.float32).reshape(3, 4)",
+    "torch_module": "torch.nn.Linear(3, 2) after torch.manual_seed(0)",
+    "numpy_array": "numpy.arange(12, dtype=numpy.float32).reshape(3, 4)",
 }
 
 # Cases whose Literal contains freshly generated (random) URIs: compare structure only.

@@ -15,7 +15,7 @@ from flytelite import Directory, File, task  # noqa: E402
 from flytelite.types import BlobPaths, storing_blobs, literal_type, to_literal, to_python  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
-SPECIAL_TYPES = {cases.FILE: File, cases.DIRECTORY: Directory, cases.PICKLE: cases.Opaque}
+SPECIAL_TYPES = {cases.FILE: File, cases.FILE_CSV: File["csv"], cases.DIRECTORY: Directory, cases.PICKLE: cases.Opaque}
 
 
 def _read(message_type, name):
@@ -30,7 +30,7 @@ def _our_type(python_type):
 
 
 def _our_value(python_type, value):
-    if python_type in (cases.FILE, cases.DIRECTORY):
+    if python_type in (cases.FILE, cases.FILE_CSV, cases.DIRECTORY):
         return SPECIAL_TYPES[python_type](value)
     return value
 
@@ -151,3 +151,102 @@ def test_reads_flytekit_dataframe(tmp_path):
     shutil.copyfile(os.path.join(GOLDEN, "dataframe.00000.parquet"), folder / "00000")
     golden.scalar.structured_dataset.uri = str(folder)  # it lived in the generator's temporary folder
     pd.testing.assert_frame_equal(to_python(golden, pd.DataFrame), df)
+
+
+# --- torch and numpy (golden/<name>.blob is the file flytekit wrote) ---------------------------------
+
+
+def _array_value(name):
+    import numpy
+    import torch
+
+    torch.manual_seed(0)
+    return {
+        "torch_tensor": (torch.Tensor, torch.arange(12, dtype=torch.float32).reshape(3, 4)),
+        "torch_module": (torch.nn.Module, torch.nn.Linear(3, 2)),
+        "numpy_array": (numpy.ndarray, numpy.arange(12, dtype=numpy.float32).reshape(3, 4)),
+    }[name]
+
+
+def _same_array(name, expected, got):
+    import numpy
+    import torch
+
+    if name == "torch_module":
+        pairs = zip(expected.state_dict().values(), got.state_dict().values())
+        return type(got) is type(expected) and all(torch.equal(a, b) for a, b in pairs)
+    if name == "torch_tensor":
+        return type(got) is torch.Tensor and torch.equal(got, expected)
+    return type(got) is numpy.ndarray and got.dtype == expected.dtype and numpy.array_equal(got, expected)
+
+
+@pytest.mark.parametrize("name", sorted(cases.ARRAY_CASES))
+def test_array_literal_type_and_blob_metadata_match_flytekit(name):
+    py_type, value = _array_value(name)
+    assert literal_type(py_type) == _read(types_pb2.LiteralType, f"{name}.literal_type.pb")
+    ours = to_literal(value, py_type)
+    golden = _read(literals_pb2.Literal, f"{name}.literal.pb")
+    assert ours.scalar.blob.metadata == golden.scalar.blob.metadata
+    assert _same_array(name, value, to_python(ours, py_type))
+
+
+@pytest.mark.parametrize("name", sorted(cases.ARRAY_CASES))
+def test_reads_flytekit_array_blob(name):
+    py_type, value = _array_value(name)
+    golden = _read(literals_pb2.Literal, f"{name}.literal.pb")
+    golden.scalar.blob.uri = os.path.join(GOLDEN, f"{name}.blob")
+    assert _same_array(name, value, to_python(golden, py_type))
+
+
+def test_numpy_blob_has_flytekit_bytes():
+    import numpy
+
+    py_type, value = _array_value("numpy_array")
+    ours = to_literal(value, numpy.ndarray)
+    with open(ours.scalar.blob.uri, "rb") as mine, open(os.path.join(GOLDEN, "numpy_array.blob"), "rb") as theirs:
+        assert mine.read() == theirs.read()
+
+
+# --- a pydantic model with file and folder fields ---------------------------------------------------
+
+
+def _report_model():
+    import pydantic
+
+    class Report(pydantic.BaseModel):
+        name: str
+        data: File
+        folder: Directory
+
+    return Report
+
+
+def test_pydantic_model_with_files_matches_flytekit():
+    from google.protobuf import json_format
+
+    report = _report_model()
+    theirs = _read(types_pb2.LiteralType, "pydantic_files.literal_type.pb")
+    ours = literal_type(report)
+    assert ours.structure == theirs.structure and ours.annotation == theirs.annotation
+    their_schema, our_schema = (json_format.MessageToDict(t.metadata) for t in (theirs, ours))
+    assert our_schema["required"] == their_schema["required"]
+    assert sorted(our_schema["properties"]) == sorted(their_schema["properties"])
+    value = report(name="r", data=File("s3://my-bucket/data/report.csv"), folder=Directory("s3://my-bucket/data/images"))
+    assert to_literal(value, report) == _read(literals_pb2.Literal, "pydantic_files.literal.pb")
+
+
+def test_reads_flytekit_pydantic_model_with_files():
+    report = _report_model()
+    back = to_python(_read(literals_pb2.Literal, "pydantic_files.literal.pb"), report)
+    assert back.data == File("s3://my-bucket/data/report.csv") and back.folder == Directory("s3://my-bucket/data/images")
+
+
+def test_pydantic_file_field_of_the_wrong_shape_is_a_clear_error():
+    from flytelite.types import LiteralMismatch
+    import msgpack
+
+    report = _report_model()
+    lit = _read(literals_pb2.Literal, "pydantic_files.literal.pb")
+    lit.scalar.binary.value = msgpack.packb({"name": "r", "data": 5, "folder": {"path": "s3://b/d"}})
+    with pytest.raises(LiteralMismatch, match=r"(?s)expected Report, got data that fails validation.*data.*expected a File, a path or"):
+        to_python(lit, report)

@@ -8,14 +8,20 @@ import sys
 import flytelite
 
 PUBLIC = [
+    "Cache",
     "CleanPodPolicy",
     "Deck",
     "Directory",
     "Elastic",
     "ExecutionContext",
     "File",
+    "FlyteDirectory",
+    "FlyteFile",
+    "FlyteRecoverableException",
+    "GPUAccelerator",
     "IgnoreOutputs",
     "Master",
+    "PodTemplate",
     "PyTorch",
     "RecoverableException",
     "Resources",

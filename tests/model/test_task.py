@@ -219,6 +219,35 @@ def test_single_field_named_tuple():
     assert task(f)() == One(3)
 
 
+def test_single_field_named_tuple_takes_a_bare_value_like_flytekit():
+    class One(NamedTuple):
+        value: list[int]
+
+    def f() -> One:
+        return [1, 2]  # type: ignore[return-value]
+
+    assert interface_of(f).pack_outputs([1, 2]) == {"value": [1, 2]}
+    assert task(f)() == One([1, 2])
+
+
+def test_return_annotation_written_as_a_tuple_of_types():
+    def f() -> (dict[str, int], list[str], int):  # type: ignore[syntax]
+        return {"a": 1}, ["x"], 2
+
+    iface = interface_of(f)
+    assert iface.outputs == {"o0": dict[str, int], "o1": list[str], "o2": int}
+    assert iface.to_typed_interface().outputs.variables["o1"].type.collection_type.simple == 3  # STRING
+    assert task(f)() == ({"a": 1}, ["x"], 2)
+
+
+def test_empty_tuple_of_types_names_the_problem():
+    def f() -> ():  # type: ignore[syntax]
+        return ()
+
+    with pytest.raises(UnsupportedType, match="one type per value"):
+        interface_of(f)
+
+
 @pytest.mark.parametrize("annotation", [None, "missing"])
 def test_no_return_gives_no_outputs(annotation):
     def f(a: int):
@@ -256,7 +285,7 @@ def test_varargs_rejected():
     [
         (tuple, "tuple is not a Flyte type"),
         (set[int], r"set\[int\] cannot be expressed"),
-        (dict[int, str], "string keys"),
+        (dict[tuple[int, int], str], "keys must be int, float, bool, str or an Enum"),
         (list, "list is not a Flyte type"),
     ],
 )

@@ -680,7 +680,7 @@ def test_pickle_value_of_wrong_class_rejected():
         (list, "list is not a Flyte type"),
         (set[int], r"set\[int\] cannot be expressed"),
         (tuple[int, str], r"tuple\[int, str\] cannot be expressed"),
-        (dict[int, str], "need string keys"),
+        (dict[tuple[int, int], str], "keys must be int, float, bool, str or an Enum"),
         (list[set[int]], r"set\[int\] cannot be expressed"),
     ],
 )

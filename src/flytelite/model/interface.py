@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -54,11 +55,17 @@ class Interface(Record):
             if rval is not None:
                 raise TypeError(f"the task returned {type(rval).__name__} but declares no outputs: add a return annotation")
             return {}
-        if len(names) == 1 and self.output_tuple is None:
-            return {names[0]: rval}
+        if len(names) == 1:
+            return {names[0]: self._single_output(rval)}
         if not isinstance(rval, tuple) or len(rval) != len(names):
             raise TypeError(f"the task must return a tuple of {len(names)} values ({', '.join(names)}), got {type(rval).__name__}")
         return dict(zip(names, rval))
+
+    def _single_output(self, rval: Any) -> Any:
+        # flytekit takes a one-field NamedTuple's value bare or wrapped; a plain return is always the value.
+        if self.output_tuple is not None and isinstance(rval, tuple) and len(rval) == 1:
+            return rval[0]
+        return rval
 
     def unpack_outputs(self, values: dict[str, Any]) -> Any:
         """The inverse of :meth:`pack_outputs`: what a local call of the task returns."""
@@ -78,6 +85,8 @@ def _output_types(return_type: Any) -> tuple[dict[str, Any], type | None]:
     if _is_named_tuple(return_type):
         hints = typing.get_type_hints(return_type)
         return {name: hints[name] for name in return_type._fields}, return_type
+    if isinstance(return_type, tuple):  # `-> (int, str)`: flytekit reads a tuple of types as Tuple[int, str]
+        return_type = tuple[return_type]
     if typing.get_origin(return_type) is tuple:
         args = typing.get_args(return_type)
         if not args or args[-1] is Ellipsis:
@@ -101,9 +110,26 @@ def _parameters(fn: Callable[..., Any]) -> tuple[list[str], dict[str, Any]]:
     return positional + keyword_only, defaults
 
 
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except TypeError:
+        # `-> (A, B)` under `from __future__ import annotations`: typing refuses a tuple as an annotation,
+        # so the return is evaluated apart, in the function's module, like the others.
+        annotations = getattr(fn, "__annotations__", {})
+        written = annotations.get("return")
+        if not isinstance(written, str):
+            raise
+        inputs_only = types.SimpleNamespace(__annotations__={k: v for k, v in annotations.items() if k != "return"})
+        globalns = getattr(fn, "__globals__", {})
+        hints = typing.get_type_hints(inputs_only, globalns=globalns, include_extras=True)
+        hints["return"] = eval(written, globalns)  # noqa: S307 - the module's own annotation text
+        return hints
+
+
 def interface_of(fn: Callable[..., Any]) -> Interface:
     """Read a function's annotations; every input and the return must be annotated."""
-    hints = typing.get_type_hints(fn, include_extras=True)
+    hints = _type_hints(fn)
     names, defaults = _parameters(fn)
     inputs = {}
     for name in names:

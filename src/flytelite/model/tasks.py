@@ -12,7 +12,7 @@ from ..runtime.context import ExecutionContext, current_context, use_context
 from ..support.dotted import object_at
 from ..types import BlobPaths, decode_map_bytes, encode_literals, literal_map_bytes, storing_blobs
 from .interface import Interface, interface_of
-from .metadata import ResourceSpec, Resources, Secret, TaskMetadata
+from .metadata import Cache, ExtendedResources, PodTemplate, ResourceSpec, Resources, Secret, TaskMetadata
 from .nodes import active_builder
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ class Task:
         enable_deck: bool = False,
         task_config: Any = None,
         task_resolver: Any = None,
+        extended_resources: ExtendedResources | None = None,
+        pod_template: PodTemplate | None = None,
     ) -> None:
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
@@ -69,6 +71,8 @@ class Task:
         self.enable_deck = enable_deck
         self.task_config = task_config
         self._task_resolver = task_resolver
+        self.extended_resources = extended_resources or ExtendedResources()
+        self.pod_template = pod_template
         self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -190,7 +194,7 @@ class Task:
 def task(
     _fn: Callable[..., Any] | None = None,
     *,
-    cache: bool = False,
+    cache: bool | Cache = False,
     cache_version: str = "",
     cache_serialize: bool = False,
     cache_ignore_input_vars: tuple[str, ...] = (),
@@ -205,23 +209,33 @@ def task(
     container_image: str | None = None,
     secret_requests: list[Secret] | None = None,
     pod_template_name: str | None = None,
+    pod_template: PodTemplate | None = None,
+    accelerator: Any = None,
+    shared_memory: bool | str | None = None,
+    labels: dict[str, str] | None = None,
+    annotations: dict[str, str] | None = None,
     enable_deck: bool = False,
     task_config: Any = None,
     task_resolver: Any = None,
     task_class: type[Task] | None = None,
 ) -> Any:
     """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``."""
-    metadata = TaskMetadata(
-        cache=cache,
-        cache_version=cache_version,
-        cache_serialize=cache_serialize,
-        cache_ignore_input_vars=cache_ignore_input_vars,
+    if pod_template is not None and not isinstance(pod_template, PodTemplate):
+        raise ValueError(f"pod_template takes a flytelite PodTemplate, not {type(pod_template).__name__}")
+    metadata = TaskMetadata.with_cache(
+        cache,
+        cache_version,
+        cache_serialize,
+        cache_ignore_input_vars,
         retries=retries,
         timeout=timeout,  # type: ignore[arg-type]
         interruptible=interruptible,
         deprecated=deprecated,
         pod_template_name=pod_template_name,
+        labels=labels,
+        annotations=annotations,
     )
+    extended = ExtendedResources(accelerator, shared_memory)
     resource_spec = ResourceSpec.build(requests, limits, resources)
 
     def wrap(fn: Callable[..., Any]) -> Task:
@@ -235,6 +249,8 @@ def task(
             enable_deck=enable_deck,
             task_config=task_config,
             task_resolver=task_resolver,
+            extended_resources=extended,
+            pod_template=pod_template,
         )
 
     return wrap(_fn) if _fn is not None else wrap

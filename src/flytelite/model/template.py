@@ -126,7 +126,64 @@ def _metadata(task: Any) -> tasks_pb2.TaskMetadata:
         out.interruptible = meta.interruptible
     out.generates_deck.value = task.enable_deck
     out.metadata.SetInParent()  # flytekit always sends the (empty) pod metadata
+    out.metadata.labels.update(meta.labels)
+    out.metadata.annotations.update(meta.annotations)
     return out
+
+
+def _extended_resources(extended: Any) -> tasks_pb2.ExtendedResources:
+    out = tasks_pb2.ExtendedResources()
+    accelerator = extended.accelerator
+    if accelerator is not None:
+        out.gpu_accelerator.device = accelerator.device
+        if accelerator.partition_size:
+            out.gpu_accelerator.partition_size = accelerator.partition_size
+    if extended.shared_memory:  # flytekit's mount: /dev/shm, named flyte-shared-memory
+        out.shared_memory.mount_path = "/dev/shm"
+        out.shared_memory.mount_name = "flyte-shared-memory"
+        if isinstance(extended.shared_memory, str):
+            out.shared_memory.size_limit = extended.shared_memory
+    return out
+
+
+# flytekit names them after the flyteidl enum, lower-cased: GPU -> "gpu" (the backend maps it to the device plugin).
+_K8S_RESOURCE_NAMES = {"cpu": "cpu", "mem": "memory", "gpu": "gpu", "ephemeral_storage": "ephemeral-storage"}
+
+
+def _pod_spec(task: Any, container: tasks_pb2.Container, images: dict[str, str]) -> dict[str, Any]:
+    """The pod template's spec with the task's container filled into the primary one, as flytekit does."""
+    import copy
+
+    template = task.pod_template
+    spec = copy.deepcopy(template.pod_spec)
+    containers = spec.setdefault("containers", [])
+    if not any(c.get("name") == template.primary_container_name for c in containers):
+        containers.append({"name": template.primary_container_name})
+    for side in containers:
+        if side.get("name") != template.primary_container_name:
+            if side.get("image"):
+                side["image"] = resolve_image(side["image"], images)
+            continue
+        side["image"] = resolve_image(side["image"], images) if side.get("image") else container.image
+        side["command"], side["args"] = list(container.command), list(container.args)
+        resources = {
+            kind: {_K8S_RESOURCE_NAMES[name]: str(value) for name, value in spec_of.items()}
+            for kind, spec_of in (("limits", task.resources.limits), ("requests", task.resources.requests))
+        }
+        if resources["limits"] or resources["requests"]:
+            side["resources"] = resources
+        side["env"] = [{"name": e.key, "value": e.value} for e in container.env] + side.get("env", [])
+    return spec
+
+
+def _move_to_pod(template: tasks_pb2.TaskTemplate, task: Any, images: dict[str, str]) -> None:
+    pod = task.pod_template
+    spec = _pod_spec(task, template.container, images)
+    template.ClearField("container")
+    template.k8s_pod.metadata.labels.update(pod.labels)
+    template.k8s_pod.metadata.annotations.update(pod.annotations)
+    template.k8s_pod.pod_spec.update(spec)
+    template.config["primary_container_name"] = pod.primary_container_name
 
 
 def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
@@ -151,4 +208,9 @@ def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.Ta
         container.env.add(key=key, value=value)
     for secret in task.secret_requests:
         template.security_context.secrets.add(group=secret.group, key=secret.key or "", mount_requirement=_MOUNT[secret.mount_requirement])
+    extended = _extended_resources(task.extended_resources)
+    if extended.ByteSize():
+        template.extended_resources.CopyFrom(extended)
+    if task.pod_template is not None:
+        _move_to_pod(template, task, settings.images)
     return template

@@ -20,6 +20,9 @@ class RecoverableException(Exception):
     error_code = "USER:Recoverable"
 
 
+FlyteRecoverableException = RecoverableException  # flytekit's name, so that ported code needs no rename
+
+
 class TaskError(Exception):
     """A failure described in full by its raiser.
 

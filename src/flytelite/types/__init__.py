@@ -18,6 +18,7 @@ The modules behind this surface are private: ``_base`` (the leaf every codec imp
 from __future__ import annotations
 
 from . import _registry  # noqa: F401 - installs the codec lookup behind codec_for
+from ._registry import register_codec
 from ._base import (
     BlobPaths,
     Codec,
@@ -59,6 +60,7 @@ __all__ = [
     "literal_map_bytes",
     "literal_type",
     "map_entries",
+    "register_codec",
     "to_literal",
     "to_python",
     "type_name",

@@ -238,6 +238,23 @@ class ListCodec(Codec):
             raise LiteralMismatch(f"in {type_name(self.py_type)} element: {exc}") from None
 
 
+class IteratorCodec(ListCodec):
+    """``Iterator[T]``: written as a list of everything the iterator yields, read back as an iterator."""
+
+    union_tag = "Typed Iterator"
+
+    def accepts(self, value: Any) -> bool:
+        return hasattr(value, "__iter__") and not isinstance(value, (str, bytes, dict))
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        if not self.accepts(value):
+            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        super().encode(list(value), lit)
+
+    def decode(self, lit: Literal) -> Any:
+        return iter(super().decode(lit))
+
+
 class DictCodec(Codec):
     union_tag = "Typed Dict"
 
@@ -282,7 +299,8 @@ class UnionCodec(Codec):
     def __init__(self, py_type: Any, variants: list[Codec]) -> None:
         self.py_type = py_type
         self.variants = variants
-        self.literal_type = LiteralType(union_type=types_pb2.UnionType(variants=[self._tagged(v) for v in variants]))
+        self.tagged_types = [self._tagged(v) for v in variants]
+        self.literal_type = LiteralType(union_type=types_pb2.UnionType(variants=self.tagged_types))
 
     @staticmethod
     def _tagged(codec: Codec) -> LiteralType:
@@ -296,30 +314,33 @@ class UnionCodec(Codec):
     def accepts(self, value: Any) -> bool:
         return any(v.accepts(value) for v in self.variants)
 
-    def _variant_for(self, value: Any) -> Codec:
-        for variant in self.variants:
-            if variant.accepts(value):
-                return variant
-        raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
-
     def encode(self, value: Any, lit: Literal) -> None:
-        variant = self._variant_for(value)
+        # Like flytekit, try each variant that takes the value: list[int] and list[str] both take a list.
         union = lit.scalar.union
-        variant.encode(value, union.value)
-        union.type.CopyFrom(self._tagged(variant))
+        for variant in self.variants:
+            if not variant.accepts(value):
+                continue
+            try:
+                variant.encode(value, union.value)
+            except LiteralMismatch:
+                union.value.Clear()
+                continue
+            union.type.CopyFrom(self.tagged_types[self.variants.index(variant)])
+            return
+        raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
 
     def decode(self, lit: Literal) -> Any:
         if lit.scalar.WhichOneof("value") == "union":
-            tag = lit.scalar.union.type.structure.tag
-            for variant in self.variants:
-                if variant.union_tag == tag:
-                    return variant.decode(lit.scalar.union.value)
-            return self._decode_any(lit.scalar.union.value)
-        return self._decode_any(lit)
-
-    def _decode_any(self, lit: Literal) -> Any:
+            sent = lit.scalar.union.type
+            exact = [v for v, tagged in zip(self.variants, self.tagged_types) if tagged == sent]
+            same_tag = [v for v in self.variants if v.union_tag == sent.structure.tag]
+            return self._first_decoded(exact + same_tag or self.variants, lit.scalar.union.value)
         # Untagged data (written by hand, or an old SDK): the first variant that reads it wins.
-        for variant in self.variants:
+        return self._first_decoded(self.variants, lit)
+
+    def _first_decoded(self, variants: list[Codec], lit: Literal) -> Any:
+        # Several variants may share a tag (every typed list is "Typed List"): the first that reads it wins.
+        for variant in variants:
             try:
                 return variant.decode(lit)
             except LiteralMismatch:

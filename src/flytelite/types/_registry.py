@@ -6,6 +6,7 @@ own modules, imported the first time a type needs them.
 
 from __future__ import annotations
 
+import collections.abc
 import datetime
 import enum
 import functools
@@ -24,6 +25,7 @@ from ._builtins import (
     EnumCodec,
     FloatCodec,
     IntCodec,
+    IteratorCodec,
     ListCodec,
     NoneCodec,
     StrCodec,
@@ -86,10 +88,16 @@ def _build_codec_of(py_type: Any) -> Codec:
         if not args:
             raise UnsupportedType("list needs an element type, e.g. list[int]")
         return ListCodec(py_type, codec_for(args[0]))
+    if origin is collections.abc.Iterator:
+        if not args:
+            raise UnsupportedType("Iterator needs an element type, e.g. Iterator[int]")
+        return IteratorCodec(py_type, codec_for(args[0]))
     if origin is dict:
-        if args and args[0] is not str:
-            raise UnsupportedType(f"{type_name(py_type)}: Flyte maps need string keys, e.g. dict[str, int]")
-        return DictCodec(py_type, codec_for(args[1])) if args else _structured().UntypedDictCodec()
+        if not args:
+            return _structured().UntypedDictCodec()
+        if args[0] is str:
+            return DictCodec(py_type, codec_for(args[1]))
+        return _structured().KeyedDictCodec(py_type)
     if py_type is dict:
         return _structured().UntypedDictCodec()
     if isinstance(py_type, type):
@@ -103,7 +111,38 @@ def _structured() -> Any:
     return _structured
 
 
+# Class (by dotted name: "module.QualName") -> the factory of its codec, for the class and its subclasses.
+_REGISTERED: dict[str, Callable[[type], Codec]] = {}
+
+
+def register_codec(py_type: type | str, factory: Callable[[type], Codec]) -> None:
+    """Convert ``py_type`` and its subclasses with ``factory(annotated class)``, a :class:`Codec`.
+
+    ``py_type`` may be the class's dotted name (``"numpy.ndarray"``), so that registering costs no import:
+    the factory runs, and may import, the first time a task's interface names the class. A registration
+    takes precedence over the built-in handling of dataclasses, pydantic models and pickles.
+    """
+    name = py_type if isinstance(py_type, str) else _dotted_name(py_type)
+    _REGISTERED[name] = factory
+    _cached_codec.cache_clear()
+
+
+def _dotted_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _registered_codec(py_type: type) -> Codec | None:
+    for cls in py_type.__mro__:
+        factory = _REGISTERED.get(_dotted_name(cls))
+        if factory is not None:
+            return factory(py_type)
+    return None
+
+
 def _codec_for_class(py_type: type) -> Codec:
+    registered = _registered_codec(py_type)
+    if registered is not None:
+        return registered
     if issubclass(py_type, enum.Enum):
         return EnumCodec(py_type)
     if hasattr(py_type, "__dataclass_fields__"):  # dataclasses.is_dataclass, without importing it
@@ -135,5 +174,20 @@ def _blob_codec(py_type: type) -> Codec | None:
         return files.DirectoryCodec(py_type)
     return None
 
+
+def _array_codec(name: str) -> Callable[[type], Codec]:
+    def build(py_type: type) -> Codec:
+        from . import _arrays
+
+        codec_class: Callable[[type], Codec] = getattr(_arrays, name)
+        return codec_class(py_type)
+
+    return build
+
+
+# Our own array codecs go through the public registration, by name: torch and numpy stay unimported.
+register_codec("torch.Tensor", _array_codec("TensorCodec"))
+register_codec("torch.nn.modules.module.Module", _array_codec("ModuleCodec"))
+register_codec("numpy.ndarray", _array_codec("NumpyArrayCodec"))
 
 _base.install_lookup(codec_for)

@@ -22,7 +22,7 @@ from flyteidl.core import literals_pb2, types_pb2
 from google.protobuf import json_format
 
 from . import _json_schema
-from ._base import Codec, LiteralMismatch, codec_for, describe_literal, type_name
+from ._base import Codec, LiteralMismatch, UnsupportedType, codec_for, describe_literal, type_name
 
 MSGPACK_TAG = "msgpack"
 
@@ -95,6 +95,40 @@ class UntypedDictCodec(_BinaryStructCodec):
         if not isinstance(data, dict):
             raise self.mismatch(f"a {type(data).__name__} document")
         return data
+
+
+_MAP_KEY_TYPES = (int, float, bool, str)
+
+
+class KeyedDictCodec(_BinaryStructCodec):
+    """``dict[K, V]`` with keys other than ``str``: Flyte maps have string keys, so flytekit sends msgpack."""
+
+    union_tag = "Typed Dict"
+
+    def __init__(self, py_type: Any) -> None:
+        key_type = typing.get_args(py_type)[0]
+        if key_type not in _MAP_KEY_TYPES and not (isinstance(key_type, type) and issubclass(key_type, enum.Enum)):
+            raise UnsupportedType(
+                f"{type_name(py_type)}: dictionary keys must be int, float, bool, str or an Enum, not {type_name(key_type)}"
+            )
+        codec_for(typing.get_args(py_type)[1])  # the value type must be expressible too
+        self.py_type = py_type
+        self.literal_type = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRUCT, annotation=_msgpack_annotation())
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, dict)
+
+    def to_builtin(self, value: Any) -> Any:
+        try:
+            return to_builtin(value, self.py_type)
+        except LiteralMismatch as exc:
+            raise LiteralMismatch(f"in {type_name(self.py_type)}: {exc}") from None
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        try:
+            return from_builtin(data, self.py_type, lenient)
+        except LiteralMismatch as exc:
+            raise LiteralMismatch(f"in {type_name(self.py_type)}: {exc}") from None
 
 
 class DataclassCodec(_BinaryStructCodec):
@@ -213,8 +247,8 @@ def _encoder(py_type: Any) -> Callable[[Any], Any]:
         item = _encoder(args[0])
         return _checked(py_type, lambda v: isinstance(v, list), lambda v: [item(x) for x in v])
     if origin is dict:
-        item = _encoder(args[1])
-        return _checked(py_type, lambda v: isinstance(v, dict), lambda v: {k: item(x) for k, x in v.items()})
+        key, item = _encoder(args[0]), _encoder(args[1])
+        return _checked(py_type, lambda v: isinstance(v, dict), lambda v: {key(k): item(x) for k, x in v.items()})
     if origin in (typing.Union, types.UnionType):
         return lambda v: _encode_union(v, py_type, args)
     simple = _SIMPLE_ENCODERS.get(py_type)
@@ -264,7 +298,7 @@ def _decoder(py_type: Any) -> Callable[[Any, bool], Any]:
     if origin is list:
         return _list_decoder(py_type, _decoder(args[0]))
     if origin is dict:
-        return _dict_decoder(py_type, _decoder(args[1]))
+        return _dict_decoder(py_type, _key_decoder(args[0]), _decoder(args[1]))
     if origin in (typing.Union, types.UnionType):
         return _union_decoder(py_type, args)
     if py_type is dict:
@@ -349,11 +383,30 @@ def _list_decoder(py_type: Any, item: Callable[[Any, bool], Any]) -> Callable[[A
     return decode
 
 
-def _dict_decoder(py_type: Any, item: Callable[[Any, bool], Any]) -> Callable[[Any, bool], Any]:
+def _key_decoder(key_type: Any) -> Callable[[Any, bool], Any]:
+    decode_key = _decoder(key_type)
+    if key_type is str:
+        return decode_key
+
+    def decode(data: Any, lenient: bool) -> Any:
+        # The old generic Struct (JSON) turned every key into a string: read "3" back as 3.
+        if lenient and isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                pass
+        return decode_key(data, lenient)
+
+    return decode
+
+
+def _dict_decoder(
+    py_type: Any, key: Callable[[Any, bool], Any], item: Callable[[Any, bool], Any]
+) -> Callable[[Any, bool], Any]:
     def decode(data: Any, lenient: bool) -> Any:
         if not isinstance(data, dict):
             raise _bad(py_type, data)
-        return {k: item(x, lenient) for k, x in data.items()}
+        return {key(k, lenient): item(x, lenient) for k, x in data.items()}
 
     return decode
 

@@ -8,6 +8,7 @@ without copying.
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from typing import IO, Any
@@ -64,6 +65,33 @@ class _PathValue(os.PathLike):
         self._upload(target)
         return target
 
+    # --- as a pydantic field: {"path": uri} in JSON, as flytekit writes FlyteFile fields ---
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_plain_validator_function(
+            cls._from_pydantic,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda value: {"path": value.__flytelite_path__()}, when_used="json"
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "object", "title": cls.__name__, "properties": {"path": {"type": "string"}}, "required": ["path"]}
+
+    @classmethod
+    def _from_pydantic(cls, value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict) and isinstance(value.get("path"), str):
+            return cls(value["path"])
+        if isinstance(value, (str, os.PathLike)):
+            return cls(value)
+        raise ValueError(f"expected a {cls.__name__}, a path or {{'path': uri}}, got {type(value).__name__}")
+
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and other.path == self.path  # type: ignore[attr-defined]
 
@@ -75,7 +103,16 @@ class _PathValue(os.PathLike):
 
 
 class File(_PathValue):
-    """A single file, local or remote: ``File("/tmp/report.csv")``, ``File("s3://bucket/key")``."""
+    """A single file, local or remote: ``File("/tmp/report.csv")``, ``File("s3://bucket/key")``.
+
+    ``File["csv"]`` is a file of a declared format, as flytekit's ``FlyteFile["csv"]``: the format is
+    written into the blob's type, and a plain ``File`` is accepted where a ``File["csv"]`` is declared.
+    """
+
+    file_format = ""
+
+    def __class_getitem__(cls, file_format: str) -> type[File]:
+        return _file_with_format(cls, file_format.strip().lstrip("~").lstrip("."))
 
     def _fetch(self, local_path: str) -> str:
         return io.get_file(self.path, local_path)
@@ -93,6 +130,13 @@ class File(_PathValue):
                 return std_io.TextIOWrapper(stream, **kwargs)
             return stream
         return open(self.download(), mode, **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def _file_with_format(cls: type[File], file_format: str) -> type[File]:
+    if not file_format:
+        return cls
+    return type(f"{cls.__name__}[{file_format}]", (cls,), {"file_format": file_format, "__module__": cls.__module__})
 
 
 class Directory(_PathValue):
@@ -123,18 +167,21 @@ class _BlobCodec(Codec):
 
     def __init__(self, py_type: type) -> None:
         self.py_type = py_type
-        self.literal_type = types_pb2.LiteralType(blob=types_pb2.BlobType(format="", dimensionality=self.dimensionality))
+        self.file_format = getattr(py_type, "file_format", "")
+        self.literal_type = types_pb2.LiteralType(blob=types_pb2.BlobType(format=self.file_format, dimensionality=self.dimensionality))
 
     def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
         if isinstance(value, (str, os.PathLike)) and not isinstance(value, _PathValue):
             value = self.py_type(value)
+        elif type(value) in self.py_type.__mro__[1:]:  # a File where a File["csv"] is declared
+            value = self.py_type(value.path)
         if not isinstance(value, self.py_type):
             raise self.mismatch(f"{type(value).__name__} {value!r}")
         if not value.remote and not self.local_exists(value.download()):
             # the task's fault, said before any upload is tried (flytekit refuses it too)
             raise self.mismatch(f"{value!r}: no {self.what} exists at {os.path.abspath(value.download())}")
         blob = lit.scalar.blob
-        blob.metadata.type.format = ""
+        blob.metadata.type.format = self.file_format
         blob.metadata.type.dimensionality = self.dimensionality
         blob.uri = value.__flytelite_path__()
 
@@ -143,6 +190,24 @@ class _BlobCodec(Codec):
         if scalar.WhichOneof("value") != "blob" or scalar.blob.metadata.type.dimensionality != self.dimensionality:
             raise self.mismatch(describe_literal(lit))
         return self.py_type(scalar.blob.uri)
+
+
+# flytekit's names, so that ported code needs no rename.
+FlyteFile = File
+FlyteDirectory = Directory
+CSVFile = File["csv"]
+HDF5EncodedFile = File["hdf5"]
+HTMLPage = File["html"]
+JPEGImageFile = File["jpeg"]
+JSONLFile = File["jsonl"]
+JoblibSerializedFile = File["joblib"]
+ONNXFile = File["onnx"]
+PDFFile = File["pdf"]
+PNGImageFile = File["png"]
+PythonNotebook = File["ipynb"]
+PythonPickledFile = File["python_pickle"]
+SVGImageFile = File["svg"]
+TFRecordFile = File["tfrecord"]
 
 
 class FileCodec(_BlobCodec):

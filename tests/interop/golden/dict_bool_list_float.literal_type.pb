@@ -1,0 +1,6 @@
+	J?
+=
+;
+cache-key-metadata%*#
+!
+serialization-format	msgpack

@@ -1,0 +1,3 @@
+
+'%
+§by_rank‚¡1¤gold¡2¦silvermsgpack

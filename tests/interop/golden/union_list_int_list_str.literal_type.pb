@@ -1,0 +1,7 @@
+R(
+Z
+
+Typed List
+Z
+
+Typed List
