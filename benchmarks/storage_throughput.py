@@ -121,7 +121,7 @@ def azcli_cases(
 ) -> dict[str, Callable[[int], None]]:
     # its own config folder, so that the benchmark neither reads nor writes the user's ~/.azure
     env = {**os.environ, "AZURE_CONFIG_DIR": str(config_dir), "AZURE_CORE_COLLECT_TELEMETRY": "no"}
-    common = ["--connection-string", connection_string, "--only-show-errors", "--output", "none"]
+    common = ["--connection-string", connection_string, "--no-progress", "--only-show-errors", "--output", "none"]
 
     def blob(command: str, *args: str) -> None:
         subprocess.run([str(az), "storage", "blob", command, *common, *args], check=True, env=env)
