@@ -31,6 +31,8 @@ _EXPORTS = {
     "Directory": "flytelite.types.files",
     "FlyteFile": "flytelite.types.files",
     "FlyteDirectory": "flytelite.types.files",
+    "StructuredDataset": "flytelite.types.datasets",
+    "kwtypes": "flytelite.types.datasets",
     "map_task": "flytelite.model.map_task",
     "Deck": "flytelite.runtime.deck",
     "span": "flytelite.runtime.deck",

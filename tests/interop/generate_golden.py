@@ -10,6 +10,7 @@ written here are the reference bytes our own type engine is tested against.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -34,6 +35,8 @@ from flytekit.core.interface import transform_interface_to_typed_interface  # no
 from flytekit.core.type_engine import TypeEngine  # noqa: E402
 from flytekit.types.directory import FlyteDirectory  # noqa: E402
 from flytekit.types.file import FlyteFile  # noqa: E402
+from flytekit.types.structured import StructuredDataset  # noqa: E402
+import pydantic  # noqa: E402
 from flytekit.models.literals import Literal  # noqa: E402
 from flyteidl.core import literals_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
@@ -108,6 +111,17 @@ def _pod_spec():
 )
 def podded(a: int) -> int:
     return a
+
+
+@dataclasses.dataclass
+class Table:
+    name: str
+    data: StructuredDataset
+
+
+class TableModel(pydantic.BaseModel):
+    name: str
+    data: StructuredDataset
 
 
 def write_task_template(manifest) -> None:
@@ -236,6 +250,57 @@ def write_pydantic_files(ctx, manifest, failures) -> None:
         "python_type": "Report(name: str, data: FlyteFile, folder: FlyteDirectory)", "value": repr(value),
         "files": ["pydantic_files.literal_type.pb", "pydantic_files.literal.pb"], "compare": "exact", "roundtrip_ok": ok,
     }
+
+
+def dataset_cases():
+    """cases.DATASET_CASES with flytekit's types and values (tests/interop/test_golden.py builds ours)."""
+    import pandas as pd
+    from flytekit import kwtypes
+
+    frame = pd.DataFrame(cases.DATASET_COLUMNS)
+    columns = kwtypes(**{name: cases.DATASET_COLUMN_TYPES[name] for name in cases.DATASET_SUBSET})
+    return {
+        "sd_columns": (typing.Annotated[StructuredDataset, columns], StructuredDataset(dataframe=frame)),
+        "sd_csv": (typing.Annotated[StructuredDataset, "csv"], StructuredDataset(dataframe=frame)),
+        "sd_plain": (StructuredDataset, StructuredDataset(dataframe=frame)),
+        "dataframe_columns": (typing.Annotated[pd.DataFrame, columns], frame),
+        "dataclass_sd": (Table, Table(name="t", data=StructuredDataset(dataframe=frame))),
+        "pydantic_sd": (TableModel, TableModel(name="t", data=StructuredDataset(dataframe=frame))),
+    }
+
+
+def write_structured_datasets(ctx, manifest, failures) -> None:
+    """StructuredDataset as flytekit users write it: LiteralType, Literal and the file flytekit stored,
+    kept as golden/<name>.part (a parquet file `00000` or a CSV file `.csv` under the dataset's uri)."""
+    import msgpack
+    import pandas as pd
+
+    for name, (t, value) in dataset_cases().items():
+        lt = TypeEngine.to_literal_type(t)
+        lit = fresh_to_literal(ctx, value, t, lt)
+        write_pb(GOLDEN / f"{name}.literal_type.pb", lt.to_flyte_idl())
+        write_pb(GOLDEN / f"{name}.literal.pb", lit.to_flyte_idl())
+        if lit.scalar.binary is not None:
+            uri = msgpack.loads(lit.scalar.binary.value)["data"]["uri"]
+        else:
+            uri = lit.scalar.structured_dataset.uri
+        (part,) = os.listdir(uri)
+        shutil.copyfile(os.path.join(uri, part), GOLDEN / f"{name}.part")
+        back = TypeEngine.to_python_value(ctx, reread_literal(GOLDEN / f"{name}.literal.pb"), t)
+        sd = back if isinstance(back, (StructuredDataset, pd.DataFrame)) else back.data
+        frame = sd if isinstance(sd, pd.DataFrame) else sd.open(pd.DataFrame).all()
+        expected = pd.DataFrame(cases.DATASET_COLUMNS)
+        if name in ("sd_columns", "dataframe_columns"):
+            expected = expected[list(cases.DATASET_SUBSET)]
+        ok = frame.equals(expected)
+        if not ok:
+            failures.append(f"{name}: read back {frame!r}")
+        manifest["cases"][name] = {
+            "python_type": repr(t), "value": "built by dataset_cases() from cases.DATASET_COLUMNS", "compare": "structure",
+            "files": [f"{name}.literal_type.pb", f"{name}.literal.pb", f"{name}.part"], "stored_part": part,
+            "roundtrip_ok": ok,
+            "notes": "the uri is <raw prefix>/<random 32 hex>; golden/<name>.part is the one file flytekit wrote under it",
+        }
 
 
 def flytekit_type_and_value(python_type, value):
@@ -424,6 +489,7 @@ def main() -> int:
         write_dataframe(ctx, manifest)
         write_arrays(ctx, manifest, failures)
         write_pydantic_files(ctx, manifest, failures)
+        write_structured_datasets(ctx, manifest, failures)
 
     manifest["note_txt"] = "each .pb has a .txt sibling with its google.protobuf.text_format dump, for humans"
     (GOLDEN / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

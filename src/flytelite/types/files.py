@@ -65,7 +65,14 @@ class _PathValue(os.PathLike):
         self._upload(target)
         return target
 
-    # --- as a pydantic field: {"path": uri} in JSON, as flytekit writes FlyteFile fields ---
+    # --- as a dataclass or pydantic field: {"path": uri}, as flytekit writes FlyteFile fields ---
+
+    def __flytelite_to_builtin__(self) -> dict[str, str]:
+        return {"path": self.__flytelite_path__()}
+
+    @classmethod
+    def __flytelite_from_builtin__(cls, data: Any) -> Any:
+        return cls._from_pydantic(data)
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
@@ -74,7 +81,7 @@ class _PathValue(os.PathLike):
         return core_schema.no_info_plain_validator_function(
             cls._from_pydantic,
             serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda value: {"path": value.__flytelite_path__()}, when_used="json"
+                lambda value: value.__flytelite_to_builtin__(), when_used="json"
             ),
         )
 
