@@ -63,6 +63,11 @@ def nt(x: int) -> Result:
     return Result(total=x, label=str(x))
 
 
+@task(pickle_untyped=True)
+def untyped(a, b: int):
+    return a
+
+
 @task(
     retries=2,
     cache=True,
@@ -472,6 +477,7 @@ def main() -> int:
             ("interface_add", add, "def add(a: int, b: int = 3) -> int"),
             ("interface_tuple", f, "def f(x: list[float], name: str) -> typing.Tuple[int, str]"),
             ("interface_namedtuple", nt, 'def nt(x: int) -> typing.NamedTuple("Result", total=int, label=str)'),
+            ("interface_untyped", untyped, "@task(pickle_untyped=True) def untyped(a, b: int)"),
         ):
             ti = transform_interface_to_typed_interface(tk.python_interface)
             idl = ti.to_flyte_idl()

@@ -59,10 +59,11 @@ class Task:
         task_resolver: Any = None,
         extended_resources: ExtendedResources | None = None,
         pod_template: PodTemplate | None = None,
+        pickle_untyped: bool = False,
     ) -> None:
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
-        self.python_interface: Interface = interface_of(fn)
+        self.python_interface: Interface = interface_of(fn, pickle_untyped)
         self.metadata = metadata
         self.resources = resources
         self.environment = dict(environment or {})
@@ -215,6 +216,7 @@ def task(
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
     enable_deck: bool = False,
+    pickle_untyped: bool = False,
     task_config: Any = None,
     task_resolver: Any = None,
     task_class: type[Task] | None = None,
@@ -251,6 +253,7 @@ def task(
             task_resolver=task_resolver,
             extended_resources=extended,
             pod_template=pod_template,
+            pickle_untyped=pickle_untyped,
         )
 
     return wrap(_fn) if _fn is not None else wrap

@@ -104,6 +104,10 @@ def _build_codec_of(py_type: Any) -> Codec:
         return _structured().UntypedDictCodec()
     if isinstance(py_type, type):
         return _codec_for_class(py_type)
+    if py_type is typing.Any:  # flytekit pickles whatever arrives
+        from ._pickled import PickleCodec
+
+        return PickleCodec(py_type)
     raise UnsupportedType(f"{type_name(py_type)} cannot be expressed as a Flyte type")
 
 
