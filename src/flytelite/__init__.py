@@ -18,6 +18,7 @@ _EXPORTS = {
     "Resources": "flytelite.model.metadata",
     "Secret": "flytelite.model.metadata",
     "Cache": "flytelite.model.metadata",
+    "DeckField": "flytelite.model.metadata",
     "PodTemplate": "flytelite.model.metadata",
     "GPUAccelerator": "flytelite.model.accelerators",
     "TaskMetadata": "flytelite.model.metadata",

@@ -11,6 +11,7 @@ PUBLIC = [
     "Cache",
     "CleanPodPolicy",
     "Deck",
+    "DeckField",
     "Directory",
     "Elastic",
     "ExecutionContext",

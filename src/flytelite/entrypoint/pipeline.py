@@ -284,6 +284,15 @@ def store_outputs(attempt: Attempt) -> None:
         io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
 
 
+def _source_code(task: Any) -> str | None:
+    import inspect
+
+    try:
+        return inspect.getsource(task.function)
+    except (AttributeError, OSError, TypeError):  # a pickled notebook task, a built-in: nothing to show
+        return None
+
+
 @step("writing the deck")
 def write_deck(attempt: Attempt, error: str | None = None) -> None:
     """Upload ``deck.html`` when the task enables decks; a deck that cannot be written is only logged."""
@@ -294,7 +303,10 @@ def write_deck(attempt: Attempt, error: str | None = None) -> None:
     task = attempt.task
     try:
         outputs = attempt.outputs if error is None else None
-        decks = deck.build_decks(task.name, attempt.inputs, outputs, attempt.timings, attempt.ctx.decks, error)
+        decks = deck.build_decks(
+            task.name, attempt.inputs, outputs, attempt.timings, attempt.ctx.decks, error,
+            fields=getattr(task, "deck_fields", deck.STANDARD_FIELDS), source_code=_source_code(task),
+        )
         deck.write_deck(attempt.args.output_prefix, deck.render_page(decks, task.name))
     except Exception as exc:  # noqa: BLE001 - the deck is a report, never the verdict
         log.warning("could not write the deck", error=one_line(exc))

@@ -6,13 +6,24 @@ import contextlib
 import datetime
 import functools
 import types
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..runtime.context import ExecutionContext, current_context, use_context
 from ..support.dotted import object_at
 from ..types import BlobPaths, decode_map_bytes, encode_literals, literal_map_bytes, storing_blobs
 from .interface import Interface, interface_of
-from .metadata import Cache, ExtendedResources, PodTemplate, ResourceSpec, Resources, Secret, TaskMetadata
+from .metadata import (
+    ALL_DECK_FIELDS,
+    Cache,
+    DeckField,
+    ExtendedResources,
+    PodTemplate,
+    ResourceSpec,
+    Resources,
+    Secret,
+    TaskMetadata,
+    deck_fields_of,
+)
 from .nodes import active_builder
 
 if TYPE_CHECKING:
@@ -60,6 +71,7 @@ class Task:
         extended_resources: ExtendedResources | None = None,
         pod_template: PodTemplate | None = None,
         pickle_untyped: bool = False,
+        deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
     ) -> None:
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
@@ -70,6 +82,7 @@ class Task:
         self.container_image = container_image
         self.secret_requests = list(secret_requests or [])
         self.enable_deck = enable_deck
+        self.deck_fields = deck_fields_of(deck_fields)
         self.task_config = task_config
         self._task_resolver = task_resolver
         self.extended_resources = extended_resources or ExtendedResources()
@@ -217,6 +230,7 @@ def task(
     annotations: dict[str, str] | None = None,
     enable_deck: bool = False,
     pickle_untyped: bool = False,
+    deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
     task_config: Any = None,
     task_resolver: Any = None,
     task_class: type[Task] | None = None,
@@ -254,6 +268,7 @@ def task(
             extended_resources=extended,
             pod_template=pod_template,
             pickle_untyped=pickle_untyped,
+            deck_fields=deck_fields,
         )
 
     return wrap(_fn) if _fn is not None else wrap

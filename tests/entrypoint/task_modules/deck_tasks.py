@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flytelite import Deck, span, task
+from flytelite import Deck, DeckField, span, task
 
 
 @task(enable_deck=True)
@@ -23,3 +23,8 @@ def broken(values: list[float]) -> float:
 def plain(values: list[float]) -> float:
     Deck("Ignored", "<p>decks are off for this task</p>")
     return sum(values)
+
+
+@task(enable_deck=True, deck_fields=(DeckField.OUTPUT, DeckField.SOURCE_CODE))
+def chosen(values: list[float]) -> float:
+    return max(values)  # the Source Code deck shows this line
