@@ -129,6 +129,35 @@ class TableModel(pydantic.BaseModel):
     data: StructuredDataset
 
 
+@task(
+    docs=flytekit.Documentation(
+        short_description="Adds one.",
+        long_description=flytekit.Description(value="Adds one to a number.", icon_link="https://acme.io/icon.png"),
+        source_code=flytekit.SourceCode(link="https://github.com/acme/repo"),
+    )
+)
+def documented(a: int) -> int:
+    return a + 1
+
+
+@task(docs=flytekit.Documentation(short_description="Only short.", source_code=flytekit.SourceCode(link="https://github.com/acme/repo")))
+def briefly_documented(a: int) -> int:
+    return a
+
+
+@task
+def docstringed(a: int) -> int:
+    """Doubles a number.
+
+    Longer text about
+    doubling, in two lines.
+
+    :param a: the number to double
+    :return: twice a
+    """
+    return 2 * a
+
+
 def write_task_template(manifest) -> None:
     """The TaskTemplate flytekit registers for `configured`, to compare metadata and container with ours."""
     from collections import OrderedDict
@@ -147,6 +176,11 @@ def write_task_template(manifest) -> None:
         spec = get_serializable(OrderedDict(), settings, tk)
         write_pb(GOLDEN / f"{name}.pb", spec.template.to_flyte_idl())
         manifest["task_templates"][name] = {"file": f"{name}.pb", "project": "p", "domain": "d", "version": "v1", "image": "ghcr.io/acme/img:1"}
+    manifest["task_docs"] = {}
+    for name, tk in (("task_docs_documented", documented), ("task_docs_brief", briefly_documented), ("task_docs_docstring", docstringed)):
+        spec = get_serializable(OrderedDict(), settings, tk)
+        write_pb(GOLDEN / f"{name}.pb", spec.docs.to_flyte_idl())
+        manifest["task_docs"][name] = {"file": f"{name}.pb", "what": "flyteidl.admin.DescriptionEntity: the TaskSpec's docs (not in the TaskTemplate)"}
 
 
 def write_dataframe(ctx, manifest) -> None:

@@ -72,6 +72,7 @@ class Task:
         pod_template: PodTemplate | None = None,
         pickle_untyped: bool = False,
         deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
+        docs: Any = None,
     ) -> None:
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
@@ -83,6 +84,7 @@ class Task:
         self.secret_requests = list(secret_requests or [])
         self.enable_deck = enable_deck
         self.deck_fields = deck_fields_of(deck_fields)
+        self._docs = docs
         self.task_config = task_config
         self._task_resolver = task_resolver
         self.extended_resources = extended_resources or ExtendedResources()
@@ -93,6 +95,13 @@ class Task:
     @property
     def function(self) -> Callable[..., Any]:
         return self._fn
+
+    @functools.cached_property
+    def documentation(self) -> Any:
+        """The task's ``Documentation`` as flytekit registers it (``docs=`` and the docstring)."""
+        from .documentation import documentation_of
+
+        return documentation_of(self._fn, self._docs)
 
     @property
     def task_type(self) -> str:
@@ -231,11 +240,17 @@ def task(
     enable_deck: bool = False,
     pickle_untyped: bool = False,
     deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
+    docs: Any = None,
     task_config: Any = None,
     task_resolver: Any = None,
     task_class: type[Task] | None = None,
 ) -> Any:
     """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``."""
+    if docs is not None:
+        from .documentation import Documentation
+
+        if not isinstance(docs, Documentation):
+            raise ValueError(f"docs takes a flytelite Documentation, not {type(docs).__name__}")
     if pod_template is not None and not isinstance(pod_template, PodTemplate):
         raise ValueError(f"pod_template takes a flytelite PodTemplate, not {type(pod_template).__name__}")
     metadata = TaskMetadata.with_cache(
@@ -269,6 +284,7 @@ def task(
             pod_template=pod_template,
             pickle_untyped=pickle_untyped,
             deck_fields=deck_fields,
+            docs=docs,
         )
 
     return wrap(_fn) if _fn is not None else wrap
