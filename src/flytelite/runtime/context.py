@@ -61,8 +61,9 @@ class Secrets:
     """Secrets mounted by Flyte, as environment variables or files.
 
     A secret ``(group, key)`` is looked up as the variable ``_FSEC_<GROUP>_<KEY>`` and then as the file
-    ``/etc/flyte/secrets/<group>/<key>`` (prefix and folder follow ``FLYTE_SECRETS_ENV_PREFIX`` and
-    ``FLYTE_SECRETS_DEFAULT_DIR``). Values are never part of a repr or a log line.
+    ``/etc/flyte/secrets/<group>/<key>`` (prefixes and folder follow ``FLYTE_SECRETS_ENV_PREFIX``,
+    ``FLYTE_SECRETS_FILE_PREFIX`` and ``FLYTE_SECRETS_DEFAULT_DIR``); a ``group_version`` goes between
+    group and key in both, as in flytekit. Values are never part of a repr or a log line.
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
@@ -72,19 +73,25 @@ class Secrets:
     def _environ(self) -> Mapping[str, str]:
         return os.environ if self._fixed_environ is None else self._fixed_environ
 
-    def get(self, group: str, key: str | None = None) -> str:
+    def get(self, group: str, key: str | None = None, group_version: str | None = None) -> str:
         env_prefix = self._environ.get("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_")
-        env_name = f"{env_prefix}{group}_{key}" if key else f"{env_prefix}{group}"
+        env_name = env_prefix + "_".join(part.upper() for part in (group, group_version, key) if part)
         value = self._environ.get(env_name.upper())
         if value is not None:
             return value
-        folder = self._environ.get("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets")
-        path = os.path.join(folder, group.lower(), key.lower()) if key else os.path.join(folder, group.lower())
+        path = self.get_secrets_file(group, key, group_version)
         try:
             with open(path) as f:
                 return f.read().strip()
         except OSError:
             raise KeyError(f"secret {group}/{key or ''} not found: set {env_name.upper()} or mount {path}") from None
+
+    def get_secrets_file(self, group: str, key: str | None = None, group_version: str | None = None) -> str:
+        """The path where the secret is (or would be) mounted as a file, as flytekit computes it."""
+        folder = self._environ.get("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets")
+        parts = [part.lower() for part in (group, group_version, key) if part]
+        parts[-1] = self._environ.get("FLYTE_SECRETS_FILE_PREFIX", "").strip() + parts[-1]
+        return os.path.join(folder, *parts)
 
     def __repr__(self) -> str:
         return "Secrets(<hidden>)"
