@@ -36,6 +36,8 @@ _EXPORTS = {
     "FlyteFile": "flytelite.types.files",
     "FlyteDirectory": "flytelite.types.files",
     "StructuredDataset": "flytelite.types.datasets",
+    "HashMethod": "flytelite.types.annotations",
+    "BatchSize": "flytelite.types.annotations",
     "kwtypes": "flytelite.types.datasets",
     "map_task": "flytelite.model.map_task",
     "Deck": "flytelite.runtime.deck",

@@ -342,6 +342,29 @@ def write_structured_datasets(ctx, manifest, failures) -> None:
         }
 
 
+def sum_hash(values):
+    return f"sum-{sum(values)}"
+
+
+def write_annotated(ctx, manifest) -> None:
+    """Annotated[List[int], HashMethod(sum_hash)] (the literal's hash) and Annotated[List[int], BatchSize(2)]."""
+    from flytekit import BatchSize, HashMethod
+
+    for name, t in (
+        ("hashed_list", typing.Annotated[typing.List[int], HashMethod(sum_hash)]),
+        ("batched_list", typing.Annotated[typing.List[int], BatchSize(2)]),
+    ):
+        lt = TypeEngine.to_literal_type(t)
+        lit = fresh_to_literal(ctx, [1, 2, 3], t, lt)
+        write_pb(GOLDEN / f"{name}.literal_type.pb", lt.to_flyte_idl())
+        write_pb(GOLDEN / f"{name}.literal.pb", lit.to_flyte_idl())
+        manifest["cases"][name] = {
+            "python_type": repr(t), "value": "[1, 2, 3]", "compare": "exact",
+            "files": [f"{name}.literal_type.pb", f"{name}.literal.pb"],
+            "notes": "sum_hash(values) = f'sum-{sum(values)}'" if name == "hashed_list" else "BatchSize changes no literal",
+        }
+
+
 def flytekit_type_and_value(python_type, value):
     """Map the flytekit-free sentinels of cases.py onto flytekit types."""
     if python_type is cases.FILE:
@@ -530,6 +553,7 @@ def main() -> int:
         write_arrays(ctx, manifest, failures)
         write_pydantic_files(ctx, manifest, failures)
         write_structured_datasets(ctx, manifest, failures)
+        write_annotated(ctx, manifest)
 
     manifest["note_txt"] = "each .pb has a .txt sibling with its google.protobuf.text_format dump, for humans"
     (GOLDEN / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

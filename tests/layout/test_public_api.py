@@ -8,6 +8,7 @@ import sys
 import flytelite
 
 PUBLIC = [
+    "BatchSize",
     "Cache",
     "CleanPodPolicy",
     "Deck",
@@ -22,6 +23,7 @@ PUBLIC = [
     "FlyteFile",
     "FlyteRecoverableException",
     "GPUAccelerator",
+    "HashMethod",
     "IgnoreOutputs",
     "Master",
     "PodTemplate",

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from . import _base
 from ._base import Codec, UnsupportedType, type_name
+from .annotations import HashedCodec, HashMethod
 from ._builtins import (
     BoolCodec,
     DateCodec,
@@ -78,9 +79,7 @@ def _build_codec_of(py_type: Any) -> Codec:
     origin = typing.get_origin(py_type)
     args = typing.get_args(py_type)
     if origin is typing.Annotated:  # first: its extras may be unhashable (kwtypes(...) is a dict)
-        if _datasets().is_table_class(args[0]):  # columns and format ride on the annotation
-            return _table_codec(args[0], args[1:])
-        return codec_for(args[0])
+        return _annotated_codec(args[0], args[1:])
     simple = _SIMPLE_CODECS.get(py_type)
     if simple is not None:
         return simple()
@@ -121,6 +120,12 @@ def _datasets() -> Any:
     from . import _dataframes
 
     return _dataframes
+
+
+def _annotated_codec(base: Any, extras: tuple[Any, ...]) -> Codec:
+    codec = _table_codec(base, extras) if _datasets().is_table_class(base) else codec_for(base)  # columns, format
+    hashing = [extra for extra in extras if isinstance(extra, HashMethod)]
+    return HashedCodec(codec, hashing[0]) if hashing else codec
 
 
 def _table_codec(py_type: type, annotations: tuple[Any, ...]) -> Codec:
