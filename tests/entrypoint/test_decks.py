@@ -49,6 +49,16 @@ def test_the_dependencies_deck_lists_installed_distributions(ep):
     assert '<td class="k">protobuf</td>' in page and '<td class="k">flytelite</td>' in page
 
 
+def test_renderers_write_into_the_default_deck(ep):
+    result = ep.execute("deck_tasks", "rendered", inputs=_values(ep, [1.5, 2.5, 3.5]))
+    assert result.files() == ["deck.html", "outputs.pb"], result.describe()
+    page = (ep.out / "deck.html").read_text()
+    assert _tabs(page) == ["default"]  # one deck, however often default_deck is asked for
+    assert "<h1>Values</h1>" in page and "<em>many</em>" in page
+    assert "<td>...</td>" in page  # TopFrameRenderer(max_rows=2) cut the three rows
+    assert 'class="dataframe table-class"' in page and "width:300px" in page and "<th>v</th>" in page
+
+
 def test_a_failing_task_still_gets_its_deck_with_the_error(ep):
     result = ep.execute("deck_tasks", "broken", inputs=_values(ep, [1.0]))
     assert result.files() == ["deck.html", "error.pb"], result.describe()

@@ -97,6 +97,50 @@ class Secrets:
         return "Secrets(<hidden>)"
 
 
+class Deck:
+    """A named tab of the attempt's deck page, holding HTML.
+
+    ``Deck(name, html)`` registers the deck in ``current_context().decks``; :meth:`detached` makes
+    one that is not registered. The HTML is the user's own and is put on the page as it is; the
+    name is escaped. It lives here, beside the context that holds decks (``default_deck`` makes
+    one); ``deck`` renders them.
+    """
+
+    __slots__ = ("name", "_parts")
+
+    def __init__(self, name: str, html: str = "") -> None:
+        self.name = str(name)
+        self._parts: list[str] = [html] if html else []
+        current_context().decks.append(self)
+
+    @classmethod
+    def detached(cls, name: str, html: str = "") -> Deck:
+        """A deck that is not registered in any context."""
+        deck = cls.__new__(cls)
+        Deck._init_detached(deck, name, html)
+        return deck
+
+    def _init_detached(self, name: str, html: str) -> None:
+        self.name = str(name)
+        self._parts = [html] if html else []
+
+    @property
+    def html(self) -> str:
+        return "".join(self._parts)
+
+    @html.setter
+    def html(self, value: str) -> None:
+        self._parts = [value] if value else []
+
+    def append(self, html: str) -> Deck:
+        """Add ``html`` at the end of the deck; returns the deck, so calls can be chained."""
+        self._parts.append(html)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {len(self.html)} characters)"
+
+
 class ExecutionContext(Record):
     """The attempt's identity, folders and handles, as ``current_context()`` returns them."""
 
@@ -121,6 +165,16 @@ class ExecutionContext(Record):
         self.decks = [] if decks is None else decks
         self.enable_deck = enable_deck
         self.secrets = secrets or Secrets()
+
+    @property
+    def default_deck(self) -> Any:
+        """The task's "default" deck (made on first use), as flytekit's ``current_context().default_deck``."""
+        for deck in self.decks:
+            if getattr(deck, "name", None) == "default":
+                return deck
+        deck = Deck.detached("default")
+        self.decks.append(deck)
+        return deck
 
     @property
     def logger(self) -> Any:

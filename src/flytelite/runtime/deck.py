@@ -22,7 +22,7 @@ import time
 from collections.abc import Collection, Mapping
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from .context import ExecutionContext, current_context
+from .context import Deck, ExecutionContext, current_context
 
 __all__ = [
     "Deck",
@@ -54,49 +54,6 @@ def _esc(text: str) -> str:
 
 
 # --- decks --------------------------------------------------------------------------------------
-
-
-class Deck:
-    """A named tab of the attempt's deck page, holding HTML.
-
-    ``Deck(name, html)`` registers the deck in ``current_context().decks``; :meth:`detached` makes
-    one that is not registered. The HTML is the user's own and is put on the page as it is; the
-    name is escaped.
-    """
-
-    __slots__ = ("name", "_parts")
-
-    def __init__(self, name: str, html: str = "") -> None:
-        self.name = str(name)
-        self._parts: list[str] = [html] if html else []
-        current_context().decks.append(self)
-
-    @classmethod
-    def detached(cls, name: str, html: str = "") -> Deck:
-        """A deck that is not registered in any context."""
-        deck = cls.__new__(cls)
-        Deck._init_detached(deck, name, html)
-        return deck
-
-    def _init_detached(self, name: str, html: str) -> None:
-        self.name = str(name)
-        self._parts = [html] if html else []
-
-    @property
-    def html(self) -> str:
-        return "".join(self._parts)
-
-    @html.setter
-    def html(self, value: str) -> None:
-        self._parts = [value] if value else []
-
-    def append(self, html: str) -> Deck:
-        """Add ``html`` at the end of the deck; returns the deck, so calls can be chained."""
-        self._parts.append(html)
-        return self
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, {len(self.html)} characters)"
 
 
 class Timeline(Deck):
