@@ -16,7 +16,6 @@ from typing import Any, Callable
 
 from . import _base
 from ._base import Codec, UnsupportedType, type_name
-from .annotations import HashedCodec, HashMethod
 from ._builtins import (
     BoolCodec,
     DateCodec,
@@ -123,6 +122,8 @@ def _datasets() -> Any:
 
 
 def _annotated_codec(base: Any, extras: tuple[Any, ...]) -> Codec:
+    from .annotations import HashedCodec, HashMethod
+
     codec = _table_codec(base, extras) if _datasets().is_table_class(base) else codec_for(base)  # columns, format
     hashing = [extra for extra in extras if isinstance(extra, HashMethod)]
     return HashedCodec(codec, hashing[0]) if hashing else codec
