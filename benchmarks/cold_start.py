@@ -4,7 +4,7 @@ Runs, side by side in one hyperfine session:
   floor          python -c "import flyteidl.core.literals_pb2"
   flytelite      flytelite execute ... -- task-module arithmetic task-name add
   floor+logging  python -c "import flyteidl.core.literals_pb2, logging"
-  flytelite+log  the same execute of ``add_logged``, which logs one warning through ``logging``
+  flytelite+log  the same execute of ``logged.add_logged``, which logs one warning through ``logging``
   flytekit       pyflyte-execute on ``add`` (only with --flytekit-venv DIR)
 and reports median wall time, the ratio to the floor and peak RSS (max over repeated runs).
 Targets (issues 3 and 10): each flytelite case within 1.5x of its floor, peak memory under 40 MiB.
@@ -126,7 +126,7 @@ def run(options: argparse.Namespace, hyperfine: str, work: str) -> None:
             "floor": f"{sys.executable} -c 'import flyteidl.core.literals_pb2'",
             "flytelite": f"{BIN}/flytelite execute {common} -- task-module arithmetic task-name add",
             "floor+logging": f"{sys.executable} -c 'import flyteidl.core.literals_pb2, logging'",
-            "flytelite+log": f"{BIN}/flytelite execute {common} -- task-module arithmetic task-name add_logged",
+            "flytelite+log": f"{BIN}/flytelite execute {common} -- task-module logged task-name add_logged",
         }
         cwds = {name: os.path.join(ROOT, "examples") for name in commands}
         if options.flytekit_venv:

@@ -47,13 +47,14 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 
 @pytest.fixture
 def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The process environment pointed at ``s3_server`` (and nothing else), with short retry pauses."""
+    """The process environment pointed at ``s3_server`` (and nothing else), with short retry pauses and budget."""
     for name in CLOUD_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     env = s3_server.env()
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("FLYTELITE_IO_RETRY_BACKOFF", "0.05")
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BUDGET", "3")
     return env
 
 

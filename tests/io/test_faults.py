@@ -150,3 +150,19 @@ def test_server_stopping_mid_upload_is_transient(own_server: S3Server, tmp_path:
     with pytest.raises(fio.StorageError) as caught:
         fio.put_file(str(tmp_path / "big"), f"s3://{bucket}/big")
     assert caught.value.transient
+
+
+def test_a_ten_second_outage_is_ridden_out_by_the_default_retry_budget(
+    s3_bucket: str, proxy_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 4: the retry budget was a fixed count of quick retries (about 2 s), so a short outage failed an upload."""
+    monkeypatch.delenv("FLYTELITE_IO_RETRY_BUDGET")  # the defaults, not the tests' short ones
+    monkeypatch.delenv("FLYTELITE_IO_RETRY_BACKOFF")
+    data = os.urandom(40 << 20)  # several parts
+    (tmp_path / "big").write_bytes(data)
+    proxy = proxy_env(drop=-1)
+    threading.Timer(10, lambda: setattr(proxy, "drop", 0)).start()
+    started = time.monotonic()
+    fio.put_file(str(tmp_path / "big"), f"s3://{s3_bucket}/big")
+    assert time.monotonic() - started >= 10  # it did wait the outage out
+    assert fio.read_bytes(f"s3://{s3_bucket}/big") == data

@@ -42,12 +42,14 @@ PUBLIC = [
     "TaskMetadata",
     "TopFrameRenderer",
     "Worker",
+    "Workflow",
     "current_context",
     "dynamic",
     "kwtypes",
     "map_task",
     "span",
     "task",
+    "workflow",
 ]
 
 

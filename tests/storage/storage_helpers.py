@@ -48,8 +48,8 @@ Result = ep_helpers.Result
 HEX32 = "[0-9a-f]{32}"
 SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
 MULTIPART = types_pb2.BlobType.BlobDimensionality.MULTIPART
-# Short pauses between retries in the runs; the attempts per request stay at their default (4).
-FAST_RETRIES = {"FLYTELITE_IO_RETRY_BACKOFF": "0.05"}
+# Short pauses between retries in the runs, and a short retry budget (3 s instead of 60).
+FAST_RETRIES = {"FLYTELITE_IO_RETRY_BACKOFF": "0.05", "FLYTELITE_IO_RETRY_BUDGET": "3"}
 # The object-store servers the suites run on, and how to start one of a test's own (one it may stop).
 START_SERVER = {"s3": start_s3_server, "azure": start_azure_server}
 REMOTE_SERVERS = list(START_SERVER)

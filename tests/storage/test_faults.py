@@ -38,7 +38,7 @@ def test_server_stopped_mid_run_then_a_rerun_succeeds(tmp_path: Path, own_server
     storage.raw = f"{storage.base_uri()}/raw"
     marker, go = tmp_path / "started", tmp_path / "go"
     inputs = storage.inputs(marker=str(marker), go=str(go))
-    env = {"FLYTELITE_IO_RETRIES": "2"}
+    env = {"FLYTELITE_IO_RETRY_BUDGET": "2"}
 
     launched = time.time()
     proc = storage.popen("storage_tasks", "file_after_signal", inputs=inputs, env=env)
@@ -90,7 +90,7 @@ def test_proxy_dropping_every_connection_ends_in_a_recoverable_error(tmp_path: P
         inputs = remote.inputs(name="report.txt", text="never stored")
         started = time.monotonic()
         result = remote.execute(
-            "storage_tasks", "write_file", inputs=inputs, env={**remote.server.env(proxy.endpoint), "FLYTELITE_IO_RETRIES": "3"}
+            "storage_tasks", "write_file", inputs=inputs, env={**remote.server.env(proxy.endpoint), "FLYTELITE_IO_RETRY_BUDGET": "2"}
         )
         assert time.monotonic() - started < 30
         error = result.error()  # the only file: no outputs.pb

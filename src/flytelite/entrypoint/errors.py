@@ -3,6 +3,7 @@
 A :class:`Failure` says who is at fault (USER or SYSTEM), whether a retry may help, and what to show:
 a one-line ``Type: message`` summary first, then the traceback of the user's own frames (flytelite's
 and importlib's frames are left out; for a failure of flytelite itself the full traceback stays).
+Both are bounded, the cut marked: the backend downloads error documents of a few MiB at most.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 USER, SYSTEM = 1, 2
 NON_RECOVERABLE, RECOVERABLE = 0, 1
 
+MAX_SUMMARY_CHARS = 300
+MAX_MESSAGE_BYTES = 1 << 20  # the document's message, UTF-8 encoded
+LOGGED_MESSAGE_CHARS = 4 << 20  # a message cut in the document is logged in full up to this
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _IMPORTLIB_DIR = os.path.dirname(importlib.__file__) + os.sep
 
@@ -44,13 +49,27 @@ class Failure(Record):
     __slots__ = ("code", "summary", "details", "origin", "recoverable", "timestamp")
 
     def __init__(self, code: str, summary: str, details: str, origin: int, recoverable: bool, timestamp: float) -> None:
-        self.code, self.summary, self.details = code, summary, details
+        self.code, self.summary, self.details = code, _cut_summary(summary), details
         self.origin, self.recoverable, self.timestamp = origin, recoverable, timestamp
+
+    def full_message(self, limit: int) -> str:
+        """The message as it would be without the document's bound, cut at ``limit`` characters."""
+        body = f"{self.summary}\n\n{self.details}" if self.details and self.details.strip() != self.summary else self.summary
+        text = redact(body)
+        return text if len(text) <= limit else text[:limit] + f"\n[... cut: {len(text) - limit} more characters]"
 
     @property
     def message(self) -> str:
-        body = f"{self.summary}\n\n{self.details}" if self.details and self.details.strip() != self.summary else self.summary
-        return redact(body)
+        text = self.full_message(LOGGED_MESSAGE_CHARS + MAX_MESSAGE_BYTES)
+        encoded = text.encode("utf-8", "surrogatepass")
+        if len(encoded) <= MAX_MESSAGE_BYTES:
+            return text
+        kept = encoded[:MAX_MESSAGE_BYTES].decode("utf-8", "ignore")
+        return kept + f"\n[... cut: the message had {len(text)} characters; the log holds it in full up to {LOGGED_MESSAGE_CHARS}]"
+
+    @property
+    def cut(self) -> bool:
+        return self.message != self.full_message(LOGGED_MESSAGE_CHARS + MAX_MESSAGE_BYTES)
 
     def to_document(self, worker: str = "") -> Any:
         from flyteidl.core import errors_pb2
@@ -96,8 +115,22 @@ def user_traceback(exc: BaseException) -> str:
     return "".join(te.format()).rstrip() if _has_frames(te) else ""
 
 
+def _cut_summary(summary: str) -> str:
+    lines = summary.strip().splitlines()
+    line = lines[0] if lines else ""
+    return line if len(line) <= MAX_SUMMARY_CHARS else line[:MAX_SUMMARY_CHARS] + f"... [cut: {len(line)} characters]"
+
+
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or a placeholder when the exception's ``__str__`` itself fails."""
+    try:
+        return str(exc)
+    except (Exception, SystemExit) as str_error:  # a user's exception class with a broken __str__
+        return f"<{type(exc).__name__}.__str__ raised {type(str_error).__name__}>"
+
+
 def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = exception_text(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 

@@ -24,14 +24,16 @@ from ..model.tasks import blob_paths_of
 from ..support.scratch import make_working_directory
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
-from .errors import Failure, UserCodeError, classify, one_line
-from .signals import committing, task_timeout, terminate_on_sigterm
+from .errors import LOGGED_MESSAGE_CHARS, Failure, UserCodeError, classify, one_line
+from .signals import deciding_verdict, task_timeout, terminate_on_sigterm
 
 log = get_logger("flytelite.execute")
 
 OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.pb"
 FUTURES_FILE = "futures.pb"
+# What a terminated attempt may still spend writing its document: inside Kubernetes' default 30 s grace.
+DEFAULT_TERMINATION_GRACE_S = 20.0
 
 
 def _given(value: str | None) -> str | None:
@@ -55,6 +57,7 @@ class ExecuteArgs(Record):
         "dynamic_dest_dir",
         "test",
         "loader_args",
+        "in_process",
     )
 
     def __init__(
@@ -69,6 +72,7 @@ class ExecuteArgs(Record):
         dynamic_dest_dir: str | None = None,
         test: bool = False,
         loader_args: tuple[str, ...] = (),
+        in_process: bool = False,
     ) -> None:
         self.inputs, self.output_prefix = inputs, output_prefix
         self.raw_output_data_prefix = _given(raw_output_data_prefix)
@@ -79,6 +83,8 @@ class ExecuteArgs(Record):
         self.dynamic_dest_dir = _given(dynamic_dest_dir)
         self.test = bool(test)
         self.loader_args = tuple(loader_args)
+        # `flytelite run`: a dynamic task runs its calls here instead of writing futures.pb
+        self.in_process = in_process
 
 
 class Attempt:
@@ -97,6 +103,7 @@ class Attempt:
         self.offloaded: dict[str, bytes] = {}  # file name -> serialized Literal stored beside outputs.pb
         self.futures: bytes | None = None  # a dynamic task's serialized DynamicJobSpec, written instead of outputs
         self.timings: list[tuple[str, float, float]] = []
+        self.owner_pid = os.getpid()  # a process the task forks never writes this attempt's verdict
 
     def output_uri(self, name: str) -> str:
         return io.join(self.args.output_prefix, name)
@@ -234,7 +241,7 @@ def _run_or_compile(attempt: Attempt) -> None:
     """Run the task; a dynamic task's calls become ``attempt.futures`` instead."""
     task, args = attempt.task, attempt.args
     compile_futures = getattr(task, "compile_futures", None)
-    if compile_futures is None:
+    if compile_futures is None or args.in_process:
         attempt.rval = task.run_hooks(attempt.ctx, attempt.inputs)
         return
     attempt.futures, attempt.rval = compile_futures(attempt.ctx, attempt.inputs, attempt.environ, args.dynamic_addl_distro, args.dynamic_dest_dir)
@@ -272,16 +279,17 @@ def offload_outputs(attempt: Attempt) -> None:
 def store_outputs(attempt: Attempt) -> None:
     from ..types import literal_map_bytes
 
+    _end_forked_child(attempt, 0)
     if attempt.futures is not None:
-        with committing():
-            io.write_bytes(attempt.output_uri(FUTURES_FILE), attempt.futures)
+        deciding_verdict()
+        io.write_bytes(attempt.output_uri(FUTURES_FILE), attempt.futures)
         return
     for filename, data in attempt.offloaded.items():
         io.write_bytes(attempt.output_uri(filename), data)
     outputs = literal_map_bytes(attempt.output_literals)
     # Written last, only once everything it refers to is stored: the attempt's commit point.
-    with committing():
-        io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
+    deciding_verdict()
+    io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
 
 
 def _source_code(task: Any) -> str | None:
@@ -370,9 +378,23 @@ def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
     """Run one attempt and leave its verdict under the output prefix; returns the exit status."""
     attempt = Attempt(args, environ)
     try:
-        return _execute(attempt)
+        status = _execute(attempt)
+        _end_forked_child(attempt, status)
+        return status
     finally:
         _remove_working_directory(attempt)
+
+
+def _end_forked_child(attempt: Attempt, status: int) -> None:
+    """A process the task forked has come back into flytelite: the attempt is its parent's, so it leaves."""
+    if os.getpid() == attempt.owner_pid:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(status)  # no clean-up of the parent's scratch folder, no verdict
 
 
 def _execute(attempt: Attempt) -> int:
@@ -380,6 +402,7 @@ def _execute(attempt: Attempt) -> int:
         try:
             _run_steps(attempt, TEST_STEPS if attempt.args.test else EXECUTE_STEPS)
         except IgnoreOutputs:
+            deciding_verdict()  # the verdict is "nothing"
             log.info("the task asked to ignore its outputs: nothing is written")
             return 0
         except KeyboardInterrupt:  # SIGINT (docker run, a terminal): stopped from outside, like SIGTERM
@@ -405,32 +428,45 @@ def _remove_working_directory(attempt: Attempt) -> None:
 
 
 def fail(attempt: Attempt, exc: BaseException) -> int:
-    """Record ``exc`` as the attempt's error document (and deck); returns the exit status."""
-    failure = _logged(classify(exc))
+    """Record ``exc`` as the attempt's error document (and deck); returns the exit status.
+
+    The document is written before anything else that could block or fail (logging writes to a
+    stderr the task may have closed); signals are held off from the first line.
+    """
+    deciding_verdict()
+    _end_forked_child(attempt, 1)
+    failure = _failure(exc, attempt.environ)
+    written = attempt.args.test or _commit_error(attempt.args.output_prefix, failure, attempt.environ)
+    _log(failure)
     if not attempt.args.test:
         write_deck(attempt, error=failure.message)
-        if not _commit_error(attempt.args.output_prefix, failure, attempt.environ):
-            return 1
-    return _exit_status(exc, attempt.environ, attempt.args.test)
+    return _exit_status(exc, attempt.environ, attempt.args.test) if written else 1
 
 
 def fail_before_attempt(output_prefix: str, exc: BaseException, environ: Mapping[str, str]) -> int:
     """Record a failure that happened before the attempt began (fast-execute's fetch or unpack)."""
-    failure = _logged(classify(exc))
-    if not _commit_error(output_prefix, failure, environ):
-        return 1
-    return _exit_status(exc, environ, test=False)
+    deciding_verdict()
+    failure = _failure(exc, environ)
+    written = _commit_error(output_prefix, failure, environ)
+    _log(failure)
+    return _exit_status(exc, environ, test=False) if written else 1
 
 
-def _logged(failure: Failure) -> Failure:
+def _failure(exc: BaseException, environ: Mapping[str, str]) -> Failure:
+    if isinstance(exc, TerminatedError):  # what is left of the grace period bounds the storage calls
+        io.set_deadline(time.monotonic() + float(environ.get("FLYTELITE_TERMINATION_GRACE_S", DEFAULT_TERMINATION_GRACE_S)))
+    return classify(exc)
+
+
+def _log(failure: Failure) -> None:
     log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
-    return failure
+    if failure.cut:
+        log.error("the error document holds a shortened message; here it is in full", message=failure.full_message(LOGGED_MESSAGE_CHARS))
 
 
 def _commit_error(output_prefix: str, failure: Failure, environ: Mapping[str, str]) -> bool:
     try:
-        with committing():
-            write_error(output_prefix, failure, environ)
+        write_error(output_prefix, failure, environ)
     except Exception as write_exc:  # noqa: BLE001 - nothing else can record the verdict
         log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
         return False

@@ -1,9 +1,11 @@
 """Signals of the container: SIGTERM ends the attempt with a document, SIGUSR1 dumps stacks.
 
-SIGTERM (Kubernetes stopping the pod, a pre-emption) raises :class:`TerminatedError` in the main
-thread, which the pipeline records as a recoverable SYSTEM error. Writing the verdict is a commit:
-SIGTERM is held back while ``outputs.pb`` or the error document is written, and ignored once one
-is, so an attempt never leaves both.
+SIGTERM (Kubernetes stopping the pod, a pre-emption) and SIGINT raise :class:`TerminatedError` in
+the main thread, which the pipeline records as a recoverable SYSTEM error. Once the verdict is being
+decided (the first such signal, a failure being recorded, ``outputs.pb`` being written) further
+signals change nothing: a second SIGTERM a few milliseconds after the first (a group signal that
+fast-execute also forwards) must not interrupt the writing of the first one's document. After the
+verdict the signals stay ignored, so a late one cannot turn a finished attempt's status into 143.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any, Iterator
 
 from ..support.exceptions import TerminatedError
 
-_committed = False
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_deciding = False
 
 
 class TaskTimeoutError(TimeoutError):
@@ -27,37 +30,39 @@ class TaskTimeoutError(TimeoutError):
     error_code = "USER:Timeout"
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    if not _committed:
-        raise TerminatedError("SIGTERM")
+def _on_stop_signal(signum: int, frame: Any) -> None:
+    global _deciding
+    if _deciding:
+        return
+    _deciding = True  # set before raising: a second signal must find it set
+    raise TerminatedError(signal.Signals(signum).name)
+
+
+def deciding_verdict() -> None:
+    """From now on the attempt's verdict is being written: stop signals are held off."""
+    global _deciding
+    _deciding = True
+
+
+def verdict_decided() -> bool:
+    return _deciding
 
 
 @contextlib.contextmanager
 def terminate_on_sigterm() -> Iterator[None]:
-    global _committed
-    _committed = False
+    global _deciding
+    _deciding = False
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = {sig: signal.signal(sig, _on_stop_signal) for sig in STOP_SIGNALS}
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_IGN if _deciding else handler)
         faulthandler.unregister(signal.SIGUSR1)
-
-
-@contextlib.contextmanager
-def committing() -> Iterator[None]:
-    """Hold SIGTERM back while the verdict is written; after it, SIGTERM changes nothing."""
-    global _committed
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    try:
-        yield
-        _committed = True
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @contextlib.contextmanager

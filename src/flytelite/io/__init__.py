@@ -7,6 +7,7 @@ URI of theirs is met, so a task that only touches local paths never imports an o
 
 from __future__ import annotations
 
+from ._deadline import calls_in_flight, set_deadline
 from ._api import (
     StorageError,
     exists,
@@ -24,6 +25,8 @@ from ._api import (
 
 __all__ = [
     "StorageError",
+    "calls_in_flight",
+    "set_deadline",
     "exists",
     "get_dir",
     "get_file",

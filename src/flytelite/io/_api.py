@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import BinaryIO
+from typing import BinaryIO, Callable, TypeVar
 
+from . import _deadline
 from ._base import Store
 from ._errors import StorageError
 from ._local import LocalStore
+
+T = TypeVar("T")
 
 _LOCAL = LocalStore()
 _OBJECT_STORE_SCHEMES = frozenset({"s3", "gs", "abfs", "abfss", "az"})
@@ -56,39 +59,47 @@ def _store(uri: str) -> Store:
     return fsspec_store(scheme, uri)
 
 
+def _call(uri: str, operation: Callable[[Store], T]) -> T:
+    """``operation`` on the store of ``uri``; remote calls can be interrupted by signals (see ``_deadline``)."""
+    store = _store(uri)
+    if store is _LOCAL:
+        return operation(store)
+    return _deadline.call(uri, lambda: operation(store))
+
+
 def read_bytes(uri: str) -> bytes:
-    return _store(uri).read_bytes(uri)
+    return _call(uri, lambda store: store.read_bytes(uri))
 
 
 def write_bytes(uri: str, data: bytes, content_type: str | None = None) -> None:
-    _store(uri).write_bytes(uri, data, content_type)
+    _call(uri, lambda store: store.write_bytes(uri, data, content_type))
 
 
 def get_file(uri: str, local_path: str) -> str:
     """Download ``uri`` to ``local_path``; returns the local path."""
-    _store(uri).get_file(uri, local_path)
+    _call(uri, lambda store: store.get_file(uri, local_path))
     return local_path
 
 
 def put_file(local_path: str, uri: str, content_type: str | None = None) -> None:
-    _store(uri).put_file(local_path, uri, content_type)
+    _call(uri, lambda store: store.put_file(local_path, uri, content_type))
 
 
 def get_dir(uri: str, local_dir: str) -> str:
     """Download every object under ``uri`` into ``local_dir``; returns the local folder."""
     os.makedirs(local_dir, exist_ok=True)
-    _store(uri).get_dir(uri, local_dir)
+    _call(uri, lambda store: store.get_dir(uri, local_dir))
     return local_dir
 
 
 def put_dir(local_dir: str, uri: str) -> None:
-    _store(uri).put_dir(local_dir, uri)
+    _call(uri, lambda store: store.put_dir(local_dir, uri))
 
 
 def exists(uri: str) -> bool:
-    return _store(uri).exists(uri)
+    return _call(uri, lambda store: store.exists(uri))
 
 
 def open_read(uri: str) -> BinaryIO:
-    """A binary stream over ``uri`` that does not download it whole first."""
-    return _store(uri).open_read(uri)
+    """A binary stream over ``uri`` that does not download it whole first (its reads are not interruptible)."""
+    return _call(uri, lambda store: store.open_read(uri))

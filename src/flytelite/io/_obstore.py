@@ -89,20 +89,8 @@ def _s3_settings() -> dict[str, str]:
     return settings
 
 
-def _retry_config() -> dict[str, Any]:
-    return {
-        "max_retries": _retry.attempts() - 1,
-        "backoff": {
-            "init_backoff": timedelta(seconds=_retry.initial_backoff_s()),
-            "max_backoff": timedelta(seconds=_retry.MAX_BACKOFF_S),
-            "base": 2,
-        },
-    }
-
-
 def _client_options(endpoint: str | None) -> dict[str, Any]:
-    # The default 30 s request time-out would cut off the body of any download slower than that.
-    options: dict[str, Any] = {"timeout": os.environ.get("FLYTELITE_IO_TIMEOUT", "10min")}
+    options: dict[str, Any] = _retry.client_timeouts()
     if endpoint and endpoint.startswith("http://"):
         options["allow_http"] = True
     return options
@@ -141,7 +129,7 @@ def _new_s3_client(bucket: str, settings: dict[str, str]) -> _Client:
         bucket,
         config=config,
         client_options=_client_options(endpoint),
-        retry_config=_retry_config(),
+        retry_config=_retry.obstore_retry_config(),
         credential_provider=provider,
     )
     return _Client(store, endpoint or "AWS S3", has_keys or provider is not None, _cloud_config.secrets(settings))
@@ -162,12 +150,12 @@ def _new_client(location: Location, settings: dict[str, Any]) -> _Client:
     if location.scheme == "gs":
         endpoint = _cloud_config.gcs_endpoint(settings)
         store: Any = GCSStore(
-            location.bucket, config=settings, client_options=_client_options(endpoint), retry_config=_retry_config()
+            location.bucket, config=settings, client_options=_client_options(endpoint), retry_config=_retry.obstore_retry_config()
         )
         return _Client(store, endpoint, True, ())
     endpoint = _cloud_config.azure_endpoint(settings)
     store = AzureStore(
-        location.bucket, config=settings, client_options=_client_options(endpoint), retry_config=_retry_config()
+        location.bucket, config=settings, client_options=_client_options(endpoint), retry_config=_retry.obstore_retry_config()
     )
     return _Client(store, endpoint, True, _cloud_config.secrets(settings))
 
@@ -345,7 +333,8 @@ class ObjectStore:
 
     def _download(self, uri: str, out: BinaryIO) -> None:
         """Stream ``uri`` into ``out``; a body that breaks off resumes at the last byte received."""
-        written, failures = 0, 0
+        written = 0
+        budget = _retry.Budget()
         progress: Progress | None = None
         while True:
             options = {"range": {"offset": written}} if written else None
@@ -356,10 +345,10 @@ class ObjectStore:
             if cut is None:
                 progress.finish()
                 return
-            failures = 1 if count else failures + 1  # progress was made: count failures afresh
-            if not _is_transient(cut) or failures >= _retry.attempts():
+            if count:
+                budget.progressed()
+            if not _is_transient(cut) or not budget.retry_allowed():
                 raise self._error(uri, cut) from cut
-            _retry.sleep_before_retry(failures)
 
     def _upload(self, source: BinaryIO, size: int, uri: str, content_type: str | None) -> None:
         """Upload in parts of ``_part_size()`` (several at once) when larger than one part; atomic either way."""

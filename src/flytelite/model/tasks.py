@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import sys
 import types
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
@@ -24,13 +25,22 @@ from .metadata import (
     TaskMetadata,
     deck_fields_of,
 )
-from .nodes import active_builder
 
 if TYPE_CHECKING:
     from flyteidl.core import interface_pb2, literals_pb2
 
 # Resolvers are named by dotted path, as the container command names them: the model never imports them.
 MODULE_RESOLVER = "flytelite.resolvers.module.default_task_resolver"
+
+
+def _active_builder() -> Any:
+    """The node builder a call inside a dynamic or workflow adds to, if any.
+
+    A builder exists only once the node builder's module is loaded (by ``@dynamic`` or ``@workflow``),
+    so a plain task's start-up does not import it.
+    """
+    nodes = sys.modules.get(f"{__package__}.nodes")
+    return None if nodes is None else nodes.active_builder()
 
 
 def blob_paths_of(ctx: ExecutionContext) -> BlobPaths:
@@ -199,7 +209,7 @@ class Task:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self.named_inputs(args, kwargs)
-        builder = active_builder()
+        builder = _active_builder()
         if builder is not None:  # inside a dynamic task's container run: a node, not a run
             return builder.add(self, kwargs)
         iface, ctx = self.python_interface, current_context()

@@ -6,7 +6,8 @@ logger, the bound execution identity, the call's fields, level and an ISO-8601 U
 structlog, whose import pulls in asyncio and its development modules, is loaded only for the
 readable console format on a terminal. ``FLYTELITE_LOG_LEVEL`` and ``FLYTELITE_LOG_FORMAT``
 (``json`` or ``console``) override. Every string passes through :func:`redact`, so known secrets
-never reach the log.
+never reach the log. A line that cannot be written (the task closed or broke stderr) is dropped:
+logging never fails its caller.
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ def _write_console(method: str, event: dict[str, Any]) -> None:
     print(renderer(None, method, event), file=sys.stderr, flush=True)
 
 
+def _write(method: str, record: dict[str, Any]) -> None:
+    if _console_format():
+        _write_console(method, record)
+        return
+    stream = sys.stderr
+    if stream is not None:
+        stream.write(_json_line(record) + "\n")
+        stream.flush()
+
+
 class Logger:
     """A logger whose methods take an event name and key-value fields, structlog style."""
 
@@ -87,13 +98,10 @@ class Logger:
         record["level"] = method
         record["timestamp"] = _timestamp()
         record = _redacted(record)
-        if _console_format():
-            _write_console(method, record)
-            return
-        stream = sys.stderr
-        if stream is not None:
-            stream.write(_json_line(record) + "\n")
-            stream.flush()
+        try:
+            _write(method, record)
+        except (AttributeError, OSError, ValueError):  # stderr closed, broken (EPIPE) or unusable
+            pass
 
     def debug(self, event: str, **fields: Any) -> None:
         self.emit(DEBUG, "debug", event, fields)

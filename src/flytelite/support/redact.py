@@ -20,6 +20,14 @@ _KEY_VALUE = re.compile(
     r"(?i)(\b(?:password|passwd|secret|secret_key|secret_access_key|aws_secret_access_key|api_key|"
     r"access_token|auth_token|session_token)\s*[=:]\s*)([^\s,;'\"]+)"
 )
+# The user:password of a URL (an endpoint such as http://user:pass@host), and the signature, credential
+# and token parameters of presigned and SAS URLs.
+# (abfs://container@account names no credential: only user:password is masked)
+_URL_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s@:'\"]*:[^/\s@'\"]*@")
+_URL_SIGNATURE = re.compile(
+    r"(?i)([?&](?:x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|"
+    r"signature|sig|token|access_token|code)=)([^&\s#'\"]+)"
+)
 MASK = "***"
 
 
@@ -31,7 +39,9 @@ def _secret_values() -> list[str]:
 
 
 def redact(text: str) -> str:
-    """``text`` with known secret values and ``secret=...``-style assignments masked."""
+    """``text`` with known secret values, ``secret=...``-style assignments and URL credentials masked."""
     for value in _secret_values():
         text = text.replace(value, MASK)
+    text = _URL_USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
+    text = _URL_SIGNATURE.sub(lambda m: m.group(1) + MASK, text)
     return _KEY_VALUE.sub(lambda m: m.group(1) + MASK, text)
