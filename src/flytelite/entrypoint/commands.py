@@ -117,6 +117,31 @@ def serialize(
     click.echo(f"wrote {len(written)} file(s) to {package_path or output}: {', '.join(written)}")
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in a pod).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1), help="Warm worker processes (one attempt each at a time).")
+@click.option("--preload", multiple=True, help="A module the workers import once, before any attempt (repeatable).")
+@click.option("--max-inflight", default=1000, show_default=True, type=click.IntRange(1), help="Queued plus running attempts; more get RESOURCE_EXHAUSTED.")
+@click.option("--task-type", "task_types", multiple=True, help="Task types served (default: flytelite-reusable).")
+@click.option("--recycle-after", default=0, show_default=True, type=click.IntRange(0), help="Replace a worker after this many attempts (0: never).")
+@click.option("--cancel-grace", default=10.0, show_default=True, type=click.FloatRange(0), help="Seconds between SIGTERM and SIGKILL when an attempt is cancelled.")
+@click.option("--log-link", "log_links", multiple=True, help="NAME=URI reported by GetTask; {attempt_id} {execution} {task} {hostname} are filled in.")
+def serve(log_links: tuple[str, ...], **options: Any) -> None:
+    """Run tasks in warm workers for a Flyte backend, over its agent protocol (needs flytelite[serve])."""
+    try:
+        from .serve.server import ServeConfig, run_server
+    except ImportError as exc:
+        raise click.ClickException(f"flytelite serve needs grpc: pip install 'flytelite[serve]' ({exc})") from None
+    links = []
+    for link in log_links:
+        name, eq, uri = link.partition("=")
+        if not (name and eq and uri):
+            raise click.BadParameter(f"{link!r} is not NAME=URI", param_hint="--log-link")
+        links.append((name, uri))
+    sys.exit(run_server(ServeConfig(log_links=tuple(links), **options)))
+
+
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.argument("target")
 @click.argument("task_name")

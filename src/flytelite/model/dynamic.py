@@ -97,5 +97,7 @@ def settings_from_env(dynamic: Task, environ: Mapping[str, str], distribution: s
 
 def dynamic(_fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     """A dynamic task: ``@dynamic`` or ``@dynamic(retries=1, ...)`` with the arguments of ``@task``."""
-
+    if options.get("reusable"):
+        # An agent's backend reads outputs.pb, never futures.pb: the spec a dynamic writes would be lost.
+        raise ValueError("@dynamic cannot be reusable: flytelite serve runs plain tasks only")
     return task(_fn, task_class=DynamicTask, **options)

@@ -55,6 +55,10 @@ def running_in(ctx: ExecutionContext) -> Iterator[None]:
         yield
 
 
+# The task type ``flytelite serve`` runs: a backend routes it to the daemon's agent instead of a pod.
+REUSABLE_TASK_TYPE = "flytelite-reusable"
+
+
 class Task:
     """A Python function with a typed interface, run by Flyte in a container or called locally.
 
@@ -83,7 +87,10 @@ class Task:
         pickle_untyped: bool = False,
         deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
         docs: Any = None,
+        reusable: bool = False,
     ) -> None:
+        if reusable and getattr(task_config, "task_type", None):
+            raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
         self.python_interface: Interface = interface_of(fn, pickle_untyped)
@@ -99,6 +106,7 @@ class Task:
         self._task_resolver = task_resolver
         self.extended_resources = extended_resources or ExtendedResources()
         self.pod_template = pod_template
+        self.reusable = reusable
         self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -115,6 +123,8 @@ class Task:
 
     @property
     def task_type(self) -> str:
+        if self.reusable:
+            return REUSABLE_TASK_TYPE
         return getattr(self.task_config, "task_type", "python-task")
 
     @property
@@ -253,9 +263,13 @@ def task(
     docs: Any = None,
     task_config: Any = None,
     task_resolver: Any = None,
+    reusable: bool = False,
     task_class: type[Task] | None = None,
 ) -> Any:
-    """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``."""
+    """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``.
+
+    ``reusable=True`` gives the task the type ``flytelite serve`` runs, in warm workers instead of a pod.
+    """
     if docs is not None:
         from .documentation import Documentation
 
@@ -295,6 +309,7 @@ def task(
             pickle_untyped=pickle_untyped,
             deck_fields=deck_fields,
             docs=docs,
+            reusable=reusable,
         )
 
     return wrap(_fn) if _fn is not None else wrap
