@@ -166,3 +166,21 @@ def test_a_ten_second_outage_is_ridden_out_by_the_default_retry_budget(
     fio.put_file(str(tmp_path / "big"), f"s3://{s3_bucket}/big")
     assert time.monotonic() - started >= 10  # it did wait the outage out
     assert fio.read_bytes(f"s3://{s3_bucket}/big") == data
+
+
+def test_connections_reset_before_the_request_is_sent_are_retried(s3_bucket: str, s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection reset before hyper sends the request ("connection was not ready") is not retried by obstore.
+
+    The reset must win a race with the client's first write: a fraction of a percent of resets on an idle
+    machine, more under load. So a thousand fresh connections are reset (new clients, short pauses).
+    """
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BACKOFF", "0.001")
+    target_port = int(s3_env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])
+    for attempt in range(200):
+        proxy = DroppingProxy(target_port, drop=5)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)  # a new endpoint: a new client, new connections
+        try:
+            fio.write_bytes(f"s3://{s3_bucket}/{attempt}", b"sent once the resets are over")
+        finally:
+            proxy.close()
+        assert proxy.connections >= 6
