@@ -26,7 +26,7 @@ CLOUD_ENV_VARS = S3_ENV_VARS + (
 _SLOW_FIXTURES = {
     "ep", "s3_server", "s3_env", "s3_bucket", "azure_server", "azure_env", "azure_container", "bucket", "storage", "page_file",
 }  # fmt: skip
-_SLOW_FOLDERS = {"entrypoint", "storage", "torch_launcher"}
+_SLOW_FOLDERS = {"entrypoint", "serve", "storage", "torch_launcher"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "task": "flytelite.model.tasks",
     "dynamic": "flytelite.model.dynamic",
+    "workflow": "flytelite.model.workflow",
+    "Workflow": "flytelite.model.workflow",
     "Task": "flytelite.model.tasks",
     "Resources": "flytelite.model.metadata",
     "Secret": "flytelite.model.metadata",

@@ -192,3 +192,9 @@ class Entrypoint:
 @pytest.fixture
 def ep(tmp_path: Path) -> Entrypoint:
     return Entrypoint(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The clean environment for a process a whole test module shares (a daemon)."""
+    return clean_env(tmp_path_factory.mktemp("env"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import signal
@@ -133,3 +134,15 @@ def test_the_archive_and_the_task_data_can_live_on_s3(ep, tmp_path, s3_bucket, s
     assert result.returncode == 0, result.describe()
     argv = literals_pb2.LiteralMap.FromString(io.read_bytes(f"{prefix}/out/outputs.pb")).literals["o0"].scalar.primitive.string_value
     assert f"--dynamic-addl-distro {archive}" in argv
+
+
+def test_a_plain_tar_under_a_tar_gz_name_is_unpacked_too(ep, tmp_path):
+    """flytectl may upload the code archive decompressed, keeping its .tar.gz name."""
+    archive, dest = _code_archive(ep, tmp_path), tmp_path / "dest"
+    plain = tmp_path / "uploaded.tar.gz"
+    plain.write_bytes(gzip.decompress(archive.read_bytes()))
+    assert plain.read_bytes()[257:262] == b"ustar"  # a tar header, no gzip magic
+    ep.write_inputs(encode_map({"x": 1}, {"x": int}))
+    result = ep.run(_fast_command(ep, str(plain), dest), cwd=tmp_path)
+    assert result.returncode == 0, result.describe()
+    assert (dest / "shipped" / "tasks.py").read_text() == TASK_SOURCE

@@ -144,14 +144,16 @@ def scaled(x: int, factor: int) -> int:
 
 scaled_each = map_task(scaled, bound_inputs=["factor"])
 '''
+# flytekit's name: md5 of the sorted bound inputs, concurrency, min_successes, min_success_ratio ("factorNoneNone1.0")
+MAP_TASK_NAME = "mapping.map_scaled_9b54353e50e4b413ee153a96ede37cb2-arraynode"
 
 
 def test_a_map_task_serializes_to_map_execute_and_its_subtasks_run(ep, tmp_path):
     code = _module(tmp_path, MAPPED, name="mapping")
     assert ep.flytelite("serialize", "mapping", "-o", str(tmp_path / "spec"), "--image", "x/y:1", cwd=code).returncode == 0
     templates = {t.id.name: t for t in _templates(tmp_path / "spec")}
-    assert set(templates) == {"mapping.scaled", "mapping.scaled_mapped"}
-    args = list(templates["mapping.scaled_mapped"].container.args)
+    assert set(templates) == {"mapping.scaled", MAP_TASK_NAME}
+    args = list(templates[MAP_TASK_NAME].container.args)
     assert args[:2] == ["flytelite", "map-execute"]
     assert args[args.index("--") :] == ["--", "vars", "factor", "resolver", "flytelite.resolvers.module.default_task_resolver",
                                         "task-module", "mapping", "task-name", "scaled"]  # fmt: skip

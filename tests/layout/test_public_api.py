@@ -32,11 +32,13 @@ PUBLIC = [
     "TaskError",
     "TaskMetadata",
     "Worker",
+    "Workflow",
     "current_context",
     "dynamic",
     "map_task",
     "span",
     "task",
+    "workflow",
 ]
 
 

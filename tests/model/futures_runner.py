@@ -1,4 +1,4 @@
-"""A test-only stand-in for the backend: runs a TaskTemplate, and the futures.pb it may leave, as PROTOCOL section 8 says.
+"""A test-only stand-in for the backend: runs a TaskTemplate, and the futures.pb it may leave, as PROTOCOL section 8 says; and a WorkflowTemplate.
 
 Each node runs after the nodes it reads (topological order); its command is the template's args with
 the placeholders rendered, its inputs come from the bindings and its outputs land under
@@ -14,9 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flyteidl.core import dynamic_job_pb2, errors_pb2, literals_pb2, tasks_pb2
+from flyteidl.core import dynamic_job_pb2, errors_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
-VERSION = "v1"
+from flytelite.model.template import SerializationSettings
+
+PROGRAMS = Path(__file__).parent / "dynamic_programs"  # the example tasks, dynamics and workflows the tests run
+SETTINGS = SerializationSettings({"default": "ghcr.io/acme/app:1"}, project="p", domain="d", version="v1")
 
 
 class NodeFailed(AssertionError):
@@ -37,6 +40,7 @@ def run_template(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralM
     args = [rendered.get(arg, arg) for arg in template.container.args]
     assert args[0] == "flytelite", args
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLYTE", "_F_"))}
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])  # `flytelite` is on a container's PATH
     env.update({e.key: e.value for e in template.container.env})
     env.update({"FLYTE_INTERNAL_TASK_VERSION": template.id.version, "FLYTE_INTERNAL_TASK_NAME": template.id.name, **(extra_env or {})})
     done = subprocess.run([sys.executable, "-m", "flytelite", *args[1:]], cwd=cwd, env=env, capture_output=True, text=True)
@@ -51,24 +55,55 @@ def run_template(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralM
 
 
 def run_spec(spec: dynamic_job_pb2.DynamicJobSpec, prefix: Path, cwd: Path) -> literals_pb2.LiteralMap:
-    templates = {t.id.SerializeToString(deterministic=True): t for t in spec.tasks}
-    outputs: dict[str, literals_pb2.LiteralMap] = {}
-    pending = list(spec.nodes)
-    while pending:
-        ready = [n for n in pending if all(u in outputs for u in n.upstream_node_ids)]
-        assert ready, f"a cycle or a missing upstream among {[n.id for n in pending]}"
-        for node in ready:
-            inputs = literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in node.inputs})
-            node_prefix = prefix / node.id / "0"
-            if node.HasField("array_node"):
-                task_node = node.array_node.node.task_node
-                template = templates[task_node.reference_id.SerializeToString(deterministic=True)]
-                outputs[node.id] = run_array(template, inputs, node_prefix, cwd)
-            else:
-                template = templates[node.task_node.reference_id.SerializeToString(deterministic=True)]
-                outputs[node.id] = run_template(template, inputs, node_prefix, cwd)
-            pending.remove(node)
-    return literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in spec.outputs})
+    graph = Graph(spec.tasks, spec.subworkflows, cwd)
+    return graph.run(spec.nodes, spec.outputs, {}, prefix)
+
+
+def run_workflow(
+    template: workflow_pb2.WorkflowTemplate,
+    inputs: literals_pb2.LiteralMap,
+    tasks: list[tasks_pb2.TaskTemplate],
+    subworkflows: list[workflow_pb2.WorkflowTemplate],
+    prefix: Path,
+    cwd: Path,
+) -> literals_pb2.LiteralMap:
+    """Run a serialized workflow with ``inputs`` (defaults already filled in)."""
+    return Graph(tasks, subworkflows, cwd).run(template.nodes, template.outputs, {"": inputs}, prefix)
+
+
+def _key(identifier) -> bytes:
+    return identifier.SerializeToString(deterministic=True)
+
+
+class Graph:
+    """The templates a graph's nodes reference, by id, as the backend's compiler has them."""
+
+    def __init__(self, tasks, subworkflows, cwd: Path) -> None:
+        self.tasks = {_key(t.id): t for t in tasks}
+        self.workflows = {_key(w.id): w for w in subworkflows}
+        self.cwd = cwd
+
+    def run(self, nodes, output_bindings, known: dict[str, literals_pb2.LiteralMap], prefix: Path) -> literals_pb2.LiteralMap:
+        outputs = dict(known)
+        pending = list(nodes)
+        while pending:
+            ready = [n for n in pending if all(u in outputs for u in n.upstream_node_ids)]
+            assert ready, f"a cycle or a missing upstream among {[n.id for n in pending]}"
+            for node in ready:
+                inputs = literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in node.inputs})
+                outputs[node.id] = self.run_node(node, inputs, prefix / node.id / "0")
+                pending.remove(node)
+        return literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in output_bindings})
+
+    def run_node(self, node, inputs: literals_pb2.LiteralMap, prefix: Path) -> literals_pb2.LiteralMap:
+        kind = node.WhichOneof("target")
+        if kind == "array_node":
+            return run_array(self.tasks[_key(node.array_node.node.task_node.reference_id)], inputs, prefix, self.cwd)
+        if kind == "workflow_node":
+            sub = self.workflows[_key(node.workflow_node.sub_workflow_ref)]
+            return self.run(sub.nodes, sub.outputs, {"": inputs}, prefix)
+        assert kind == "task_node", kind
+        return run_template(self.tasks[_key(node.task_node.reference_id)], inputs, prefix, self.cwd)
 
 
 def run_array(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, prefix: Path, cwd: Path) -> literals_pb2.LiteralMap:

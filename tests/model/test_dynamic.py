@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
 from pathlib import Path
 
 import pytest
-from flyteidl.core import dynamic_job_pb2, errors_pb2, literals_pb2, tasks_pb2
+from flyteidl.core import dynamic_job_pb2, literals_pb2, tasks_pb2
 
-from flytelite.model.template import SerializationSettings, to_task_template
+from flytelite.model.template import to_task_template
 from flytelite.types import to_literal, to_python
 
-from .futures_runner import NodeFailed, run_template
-
-PROGRAMS = Path(__file__).parent / "dynamic_programs"
-SETTINGS = SerializationSettings({"default": "ghcr.io/acme/app:1"}, project="p", domain="d", version="v1")
+from .futures_runner import PROGRAMS, SETTINGS, NodeFailed, run_template
 
 
 @pytest.fixture(scope="module")
-def programs():
-    sys.path.insert(0, str(PROGRAMS))
-    try:
-        yield importlib.import_module("fanout")
-    finally:
-        sys.path.remove(str(PROGRAMS))
+def programs(import_program):
+    return import_program("fanout")
 
 
 def template_of(programs, name: str) -> tasks_pb2.TaskTemplate:

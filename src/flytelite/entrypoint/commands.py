@@ -69,29 +69,77 @@ def package(folder: str, output: str) -> None:
     click.echo(f"{output} sha256:{digest}")
 
 
+def _unset_identity(key: str, packaged: bool) -> str:
+    """flytectl fills empty ids in a package; TaskTemplate files keep the placeholder other tools fill."""
+    return "" if packaged else f"{{{{ registration.{key} }}}}"
+
+
 @cli.command()
-@click.argument("target")
-@click.option("-o", "--output", required=True, help="An empty or new folder for the TaskTemplate files.")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("-o", "--output", default=None, help="An empty or new folder for the TaskTemplate files.")
+@click.option("--package", "package_path", default=None, help="Write the .tgz that `flytectl register files` takes instead.")
 @click.option("--image", "images", multiple=True, required=True, help="The default image uri, or name=uri for {{.image.name.*}}.")
 @click.option("--fast", is_flag=True, help="Run through fast-execute (code shipped as an archive).")
-@click.option("--project", default="{{ registration.project }}")
-@click.option("--domain", default="{{ registration.domain }}")
-@click.option("--version", default="{{ registration.version }}")
-def serialize(target: str, output: str, images: tuple[str, ...], fast: bool, project: str, domain: str, version: str) -> None:
-    """Write one TaskTemplate per task of a file or module: `serialize tasks.py -o out --image repo/img:1`."""
+@click.option("--source", default=".", show_default=True, help="With --package --fast: the folder whose code the package carries.")
+@click.option("--project", default=None, help="Default: a placeholder the registering tool fills (empty with --package).")
+@click.option("--domain", default=None)
+@click.option("--version", default=None)
+def serialize(
+    targets: tuple[str, ...], output: str | None, package_path: str | None, images: tuple[str, ...], fast: bool, source: str, project: str | None, domain: str | None, version: str | None
+) -> None:
+    """Write one TaskTemplate per task of a file or module (`serialize tasks.py -o out --image repo/img:1`), or with
+    `--package flyte-package.tgz` the task, workflow and launch plan files of one or more modules for `flytectl register files`."""
     from ..model.template import SerializationSettings
     from .local_run import import_target
     from .serialize import parse_images, serialize_module
 
+    if (output is None) == (package_path is None):
+        raise click.UsageError("give either -o <folder> (TaskTemplate files) or --package <file.tgz> (for flytectl register files)")
+    if output is not None and len(targets) > 1:
+        raise click.UsageError("-o writes the tasks of one module: give one file or module (--package takes several)")
+    identity = {
+        key: value if value is not None else _unset_identity(key, packaged=package_path is not None)
+        for key, value in (("project", project), ("domain", domain), ("version", version))
+    }
     try:
-        settings = SerializationSettings(parse_images(images), project=project, domain=domain, version=version, fast=fast)
-        module, _ = import_target(target)
-        written = serialize_module(module, output, settings)
+        settings = SerializationSettings(parse_images(images), fast=fast, **identity)
+        modules = [import_target(target)[0] for target in targets]
+        if package_path is not None:
+            from .registration import write_package
+
+            written = write_package(modules, package_path, settings, source if fast else None)
+        else:
+            written = serialize_module(modules[0], output, settings)  # type: ignore[arg-type]
     except click.UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure here is the author's to fix: say what it is
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
-    click.echo(f"wrote {len(written)} task(s) to {output}: {', '.join(written)}")
+    click.echo(f"wrote {len(written)} file(s) to {package_path or output}: {', '.join(written)}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 in a pod).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1), help="Warm worker processes (one attempt each at a time).")
+@click.option("--preload", multiple=True, help="A module the workers import once, before any attempt (repeatable).")
+@click.option("--max-inflight", default=1000, show_default=True, type=click.IntRange(1), help="Queued plus running attempts; more get RESOURCE_EXHAUSTED.")
+@click.option("--task-type", "task_types", multiple=True, help="Task types served (default: flytelite-reusable).")
+@click.option("--recycle-after", default=0, show_default=True, type=click.IntRange(0), help="Replace a worker after this many attempts (0: never).")
+@click.option("--cancel-grace", default=10.0, show_default=True, type=click.FloatRange(0), help="Seconds between SIGTERM and SIGKILL when an attempt is cancelled.")
+@click.option("--log-link", "log_links", multiple=True, help="NAME=URI reported by GetTask; {attempt_id} {execution} {task} {hostname} are filled in.")
+def serve(log_links: tuple[str, ...], **options: Any) -> None:
+    """Run tasks in warm workers for a Flyte backend, over its agent protocol (needs flytelite[serve])."""
+    try:
+        from .serve.server import ServeConfig, run_server
+    except ImportError as exc:
+        raise click.ClickException(f"flytelite serve needs grpc: pip install 'flytelite[serve]' ({exc})") from None
+    links = []
+    for link in log_links:
+        name, eq, uri = link.partition("=")
+        if not (name and eq and uri):
+            raise click.BadParameter(f"{link!r} is not NAME=URI", param_hint="--log-link")
+        links.append((name, uri))
+    sys.exit(run_server(ServeConfig(log_links=tuple(links), **options)))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -1,4 +1,4 @@
-"""``flytelite run``: a task run locally through the very same execute pipeline.
+"""``flytelite run``: a task, dynamic task or workflow run locally through the very same execute pipeline.
 
 Inputs come from the command line, parsed by their declared types; ``inputs.pb`` is written to a
 temporary folder, the pipeline runs as in a container, and the outputs are printed as JSON.
@@ -153,6 +153,7 @@ def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) ->
             output_prefix=os.path.join(folder, "outputs"),
             raw_output_data_prefix=raw,
             loader_args=tuple(task.task_resolver.loader_args(task)),
+            in_process=True,
         )
         execute(args)
         return _print_verdict(task, args.output_prefix)

@@ -74,15 +74,20 @@ def _tar_info(root: str, relative: str) -> tarfile.TarInfo:
     return info
 
 
-def build_archive(root: str, output: str) -> str:
-    """Write a reproducible ``.tar.gz`` of ``root`` to ``output``; returns its sha256."""
-    import hashlib
-
+def archive_bytes(root: str) -> bytes:
+    """The reproducible ``.tar.gz`` of ``root``."""
     buffer = std_io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         for relative in collect_files(root):
             with open(os.path.join(root, relative), "rb") as f:
                 archive.addfile(_tar_info(root, relative), f)
-    data = gzip.compress(buffer.getvalue(), mtime=0)
+    return gzip.compress(buffer.getvalue(), mtime=0)
+
+
+def build_archive(root: str, output: str) -> str:
+    """Write a reproducible ``.tar.gz`` of ``root`` to ``output``; returns its sha256."""
+    import hashlib
+
+    data = archive_bytes(root)
     io.write_bytes(output, data)
     return hashlib.sha256(data).hexdigest()

@@ -25,7 +25,7 @@ from ..support.scratch import make_attempt_directory, make_working_directory
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from .errors import LOGGED_MESSAGE_CHARS, Failure, UserCodeError, classify, one_line
-from .signals import deciding_verdict, task_timeout, terminate_on_sigterm
+from .signals import accept_held_sigterm, deciding_verdict, task_timeout, terminate_on_sigterm
 
 log = get_logger("flytelite.execute")
 
@@ -57,6 +57,7 @@ class ExecuteArgs(Record):
         "dynamic_dest_dir",
         "test",
         "loader_args",
+        "in_process",
     )
 
     def __init__(
@@ -71,6 +72,7 @@ class ExecuteArgs(Record):
         dynamic_dest_dir: str | None = None,
         test: bool = False,
         loader_args: tuple[str, ...] = (),
+        in_process: bool = False,
     ) -> None:
         self.inputs, self.output_prefix = inputs, output_prefix
         self.raw_output_data_prefix = _given(raw_output_data_prefix)
@@ -81,6 +83,8 @@ class ExecuteArgs(Record):
         self.dynamic_dest_dir = _given(dynamic_dest_dir)
         self.test = bool(test)
         self.loader_args = tuple(loader_args)
+        # `flytelite run`: a dynamic task runs its calls here instead of writing futures.pb
+        self.in_process = in_process
 
 
 class Attempt:
@@ -99,6 +103,7 @@ class Attempt:
         self.offloaded: dict[str, bytes] = {}  # file name -> serialized Literal stored beside outputs.pb
         self.futures: bytes | None = None  # a dynamic task's serialized DynamicJobSpec, written instead of outputs
         self.timings: list[tuple[str, float, float]] = []
+        self.failure: Failure | None = None  # what the error document records, once written
         self.owner_pid = os.getpid()  # a process the task forks never writes this attempt's verdict
 
     def output_uri(self, name: str) -> str:
@@ -206,7 +211,8 @@ def _what_is(value: Any) -> str:
 
 @step("reading inputs")
 def fetch_inputs(attempt: Attempt) -> None:
-    attempt.input_bytes = io.read_bytes(attempt.args.inputs)
+    if attempt.input_bytes is None:  # a daemon's request carries the inputs itself
+        attempt.input_bytes = io.read_bytes(attempt.args.inputs)
 
 
 @step("decoding inputs")
@@ -240,7 +246,7 @@ def _run_or_compile(attempt: Attempt) -> None:
     """Run the task; a dynamic task's calls become ``attempt.futures`` instead."""
     task, args = attempt.task, attempt.args
     compile_futures = getattr(task, "compile_futures", None)
-    if compile_futures is None:
+    if compile_futures is None or args.in_process:
         attempt.rval = task.run_hooks(attempt.ctx, attempt.inputs)
         return
     attempt.futures, attempt.rval = compile_futures(attempt.ctx, attempt.inputs, attempt.environ, args.dynamic_addl_distro, args.dynamic_dest_dir)
@@ -365,11 +371,19 @@ def execute(args: ExecuteArgs, environ: Mapping[str, str] | None = None) -> int:
     """Run one attempt and leave its verdict under the output prefix; returns the exit status."""
     attempt = Attempt(args, environ)
     try:
-        status = _execute(attempt)
-        _end_forked_child(attempt, status)
-        return status
+        return run_to_verdict(attempt)
     finally:
-        _remove_working_directory(attempt)
+        remove_working_directory(attempt)
+
+
+def run_to_verdict(attempt: Attempt) -> int:
+    """Run the attempt's steps and record its verdict; the exit status. The scratch folder is the caller's to remove.
+
+    An attempt given ``input_bytes`` (a warm worker's, whose request carries the inputs) does not read ``--inputs``.
+    """
+    status = _execute(attempt)
+    _end_forked_child(attempt, status)
+    return status
 
 
 def _end_forked_child(attempt: Attempt, status: int) -> None:
@@ -387,6 +401,7 @@ def _end_forked_child(attempt: Attempt, status: int) -> None:
 def _execute(attempt: Attempt) -> int:
     with terminate_on_sigterm():
         try:
+            accept_held_sigterm()  # inside the try: a SIGTERM sent before the attempt began ends it with a document
             _run_steps(attempt, TEST_STEPS if attempt.args.test else EXECUTE_STEPS)
         except IgnoreOutputs:
             deciding_verdict()  # the verdict is "nothing"
@@ -401,7 +416,7 @@ def _execute(attempt: Attempt) -> int:
     return 0
 
 
-def _remove_working_directory(attempt: Attempt) -> None:
+def remove_working_directory(attempt: Attempt) -> None:
     """Remove the attempt's scratch folder, unless it holds the (fallback) raw output prefix."""
     ctx = attempt.ctx
     if ctx is None or attempt.args.raw_output_data_prefix is None:
@@ -422,7 +437,7 @@ def fail(attempt: Attempt, exc: BaseException) -> int:
     """
     deciding_verdict()
     _end_forked_child(attempt, 1)
-    failure = _failure(exc, attempt.environ)
+    failure = attempt.failure = _failure(exc, attempt.environ)
     written = attempt.args.test or _commit_error(attempt.args.output_prefix, failure, attempt.environ)
     _log(failure)
     if not attempt.args.test:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..model.tasks import Task
 from ..model.template import SerializationSettings, to_task_template
+from ..model.workflow import Workflow
 
 LISTING = "tasks.txt"
 
@@ -33,7 +34,16 @@ def tasks_of(module: Any) -> list[Any]:
     from ..model.map_task import MapSubtask
 
     kinds = (Task, MapSubtask)
-    return [v for v in vars(module).values() if isinstance(v, kinds) and v.function.__module__ == module.__name__]
+    return [v for v in defined_in(module) if isinstance(v, kinds) and not isinstance(v, Workflow)]
+
+
+def workflows_of(module: Any) -> list[Workflow]:
+    return [v for v in defined_in(module) if isinstance(v, Workflow)]
+
+
+def defined_in(module: Any) -> list[Any]:
+    """The module's tasks and workflows that it defines, not those it imported, in definition order."""
+    return [v for v in vars(module).values() if callable(getattr(v, "function", None)) and v.function.__module__ == module.__name__]
 
 
 def serialize_module(module: Any, output: str, settings: SerializationSettings) -> list[str]:

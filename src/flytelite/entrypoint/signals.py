@@ -65,6 +65,17 @@ def terminate_on_sigterm() -> Iterator[None]:
         faulthandler.unregister(signal.SIGUSR1)
 
 
+def accept_held_sigterm() -> None:
+    """Let through a SIGTERM held back until the attempt could record it (a warm worker blocks it between attempts)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def hold_sigterm() -> None:
+    """Block SIGTERM and drop one already pending: the attempt it was meant for has its verdict."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    signal.sigtimedwait({signal.SIGTERM}, 0)
+
+
 @contextlib.contextmanager
 def task_timeout(limit: datetime.timedelta | None) -> Iterator[None]:
     """Raise :class:`TaskTimeoutError` in the task if it runs longer than ``limit``."""

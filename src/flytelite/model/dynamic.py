@@ -14,7 +14,7 @@ import json
 from typing import Any, Callable, Mapping
 
 from ..runtime.context import ExecutionContext, TaskIdentity
-from .nodes import Node, NodeBuilder, Promise, building, building_nothing
+from .nodes import NodeBuilder, Promise, building, run_nodes
 from .tasks import Task, blob_paths_of, task
 
 SETTINGS_ENV = "FLYTELITE_SERIALIZATION_SETTINGS"
@@ -68,27 +68,6 @@ class DynamicTask(Task):
         return spec.SerializeToString(), None
 
 
-def run_nodes(nodes: list[Node], rval: Any) -> Any:
-    """Run the nodes in-process in call order; ``rval`` with its promises replaced by their values."""
-    results: dict[str, dict[str, Any]] = {}
-    with building_nothing():
-        for node in nodes:
-            outputs = node.task(**{name: _resolved(value, results) for name, value in node.inputs.items()})
-            results[node.id] = node.task.call_interface.pack_outputs(outputs)
-    return _resolved(rval, results)
-
-
-def _resolved(value: Any, results: dict[str, dict[str, Any]]) -> Any:
-    if isinstance(value, Promise):
-        return results[value.node_id][value.var]
-    if isinstance(value, (list, tuple)):
-        items = [_resolved(v, results) for v in value]
-        return type(value)(items) if type(value) in (list, tuple) else tuple(items)
-    if isinstance(value, dict):
-        return {k: _resolved(v, results) for k, v in value.items()}
-    return value
-
-
 def _without_promises(rval: Any) -> Any:
     if isinstance(rval, Promise):
         raise TypeError("the dynamic task returned a promise although it called no task")
@@ -118,5 +97,7 @@ def settings_from_env(dynamic: Task, environ: Mapping[str, str], distribution: s
 
 def dynamic(_fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     """A dynamic task: ``@dynamic`` or ``@dynamic(retries=1, ...)`` with the arguments of ``@task``."""
-
+    if options.get("reusable"):
+        # An agent's backend reads outputs.pb, never futures.pb: the spec a dynamic writes would be lost.
+        raise ValueError("@dynamic cannot be reusable: flytelite serve runs plain tasks only")
     return task(_fn, task_class=DynamicTask, **options)

@@ -40,6 +40,8 @@ class Interface(Record):
         from flyteidl.core import interface_pb2
 
         typed = interface_pb2.TypedInterface()
+        typed.inputs.SetInParent()  # present even when empty, as flytekit writes them
+        typed.outputs.SetInParent()
         for variables, named in ((typed.inputs.variables, self.inputs), (typed.outputs.variables, self.outputs)):
             for name, py_type in named.items():
                 variables[name].type.CopyFrom(literal_type(py_type))

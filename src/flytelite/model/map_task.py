@@ -26,6 +26,19 @@ def array_index(environ: Mapping[str, str]) -> int:
     return offset + int((environ.get(index_variable) if index_variable else None) or 0)
 
 
+def map_task_name(inner_name: str, bound_inputs: list[str]) -> str:
+    """flytekit's registered name of a map task: ``<module>.map_<function>_<md5>-arraynode``.
+
+    The digest covers what flytekit hashes: the bound inputs, concurrency, min_successes and
+    min_success_ratio (flytelite's map tasks take the defaults of the last three).
+    """
+    import hashlib
+
+    module, _, function = inner_name.rpartition(".")
+    settings = f"{','.join(sorted(bound_inputs))}{None}{None}{1.0}"
+    return f"{module}.map_{function}_{hashlib.md5(settings.encode(), usedforsecurity=False).hexdigest()}-arraynode"
+
+
 class MapSubtask:
     """The inner task, seen through one element of its mapped inputs."""
 
@@ -34,7 +47,7 @@ class MapSubtask:
         if unknown:
             raise ValueError(f"bound input(s) {', '.join(sorted(unknown))} are not inputs of {inner.name}")
         self._inner = inner
-        self.name = f"{inner.name}_mapped"  # its own registered name, beside the inner task's
+        self.name = map_task_name(inner.name, bound_inputs)
         self.bound_inputs = bound_inputs
         self.inner_resolver = inner_resolver
         self.inner_args = inner_args

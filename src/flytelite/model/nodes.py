@@ -1,4 +1,4 @@
-"""The node builder: task calls inside a dynamic task become nodes of a ``DynamicJobSpec``.
+"""The node builder: calls inside a dynamic task or a workflow become nodes of its graph.
 
 While a :class:`NodeBuilder` is active (:func:`building`), calling a task adds a node and returns
 :class:`Promise` objects for its outputs instead of running it. Arguments become bindings: a promise
@@ -6,7 +6,7 @@ binds to its node's output (and makes that node upstream), a list to a collectio
 anything else to a constant literal of the input's type. Misuse (testing a promise's truth, reading
 it as a number, iterating it, a value of the wrong type) fails at the call, naming node and input.
 
-flyteidl is imported only when a builder is used: a plain task's start-up never pays for this module.
+The type engine it checks constants with is the one every task call already loads.
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ import datetime
 import re
 from typing import Any, Iterator
 
+from ..types import LiteralMismatch, literal_type, to_literal, type_name
+
 _ACTIVE: contextvars.ContextVar[NodeBuilder | None] = contextvars.ContextVar("flytelite_node_builder", default=None)
+# A workflow's inputs are promises of the node with the empty id (flytekit's GLOBAL_INPUT_NODE_ID),
+# which the backend's compiler reads as its start node.
+WORKFLOW_INPUTS = ""
 RESERVED_NODE_IDS = ("start-node", "end-node")
 
 
@@ -55,9 +60,12 @@ class Promise:
 
     def _misuse(self, what: str) -> TypeError:
         return TypeError(
-            f"output '{self.var}' of node {self.node_id} is a promise: it has no value while the dynamic task is "
+            f"{self._what()} is a promise: it has no value while the graph is "
             f"being built, so it cannot be {what}; pass it to a task that does this instead"
         )
+
+    def _what(self) -> str:
+        return f"input '{self.var}' of the workflow" if self.node_id == WORKFLOW_INPUTS else f"output '{self.var}' of node {self.node_id}"
 
     def __bool__(self) -> bool:
         raise self._misuse("tested for truth (if/while/and/or)")
@@ -104,12 +112,6 @@ def dns_name(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
-def _literal_type_of(py_type: Any) -> Any:
-    from ..types import literal_type
-
-    return literal_type(py_type)
-
-
 def _fits(given: Any, expected: Any) -> bool:
     """Whether a promise of LiteralType ``given`` may bind to an input of LiteralType ``expected``."""
     if given == expected:
@@ -124,7 +126,8 @@ class Node:
 
     def __init__(self, node_id: str, task: Any, inputs: dict[str, Any]) -> None:
         self.id, self.task, self.inputs = node_id, task, inputs
-        self.name = task.name.rsplit(".", 1)[-1]
+        # flytekit names a map task's node by the task's full name, any other by its short name
+        self.name = task.name if task.execute_verb == "map-execute" else task.name.rsplit(".", 1)[-1]
         self.retries = task.metadata.retries
         self.timeout: datetime.timedelta | None = task.metadata.timeout
         self.interruptible: bool | None = task.metadata.interruptible
@@ -134,7 +137,7 @@ class Node:
 
 
 class NodeBuilder:
-    """Collects the nodes of one dynamic task's body, in call order (ids ``dn0``, ``dn1``, ...)."""
+    """Collects the nodes of a body in call order: ids ``dn0``, ``dn1``, ... in a dynamic, ``n0``, ... in a workflow."""
 
     def __init__(self, id_prefix: str = "dn") -> None:
         self.id_prefix = id_prefix
@@ -145,11 +148,20 @@ class NodeBuilder:
         """A node calling ``task`` with ``inputs`` (name -> value or promise); its outputs as promises."""
         node = Node(f"{self.id_prefix}{self._counter}", task, inputs)
         self._counter += 1
+        declared = task.call_interface
+        missing = []
+        for name in declared.inputs:  # a default is bound as a constant, as the backend needs every input bound
+            if name not in inputs:
+                if name in declared.defaults:
+                    inputs[name] = declared.defaults[name]
+                else:
+                    missing.append(name)
+        if missing:
+            raise TypeError(f"node {node.id} ({task.name}) is not given input(s) {', '.join(missing)}")
         for name, value in inputs.items():
-            self._check(node, name, value, task.call_interface.inputs[name])
+            self._check(node, name, value, declared.inputs[name])
         self.nodes.append(node)
-        outputs = {name: Promise(node.id, name, py_type) for name, py_type in task.call_interface.outputs.items()}
-        return NodeCall(self, node, outputs, task.call_interface.output_tuple)
+        return NodeCall(self, node, declared.outputs, declared.output_tuple)
 
     def rename(self, node: Node, new_id: str) -> None:
         new_id = dns_name(new_id)
@@ -162,22 +174,40 @@ class NodeBuilder:
     def _check(self, node: Node, name: str, value: Any, py_type: Any) -> None:
         where = f"node {node.id} ({node.task.name}) input '{name}'"
         if isinstance(value, Promise):
-            if not _fits(_literal_type_of(value.py_type), _literal_type_of(py_type)):
-                from ..types import type_name
-
-                raise TypeError(
-                    f"{where} is {type_name(py_type)}, but it is given output '{value.var}' of node {value.node_id}, "
-                    f"which is {type_name(value.py_type)}"
-                )
+            if not _fits(literal_type(value.py_type), literal_type(py_type)):
+                raise TypeError(f"{where} is {type_name(py_type)}, but it is given {value._what()}, which is {type_name(value.py_type)}")
             return
         if _holds_promise(value):
             return  # checked element by element when the binding is built
-        from ..types import LiteralMismatch, to_literal
-
         try:
             node.constants[name] = to_literal(value, py_type)
         except (LiteralMismatch, TypeError, ValueError) as exc:
             raise TypeError(f"{where}: {exc}") from None
+
+
+def run_nodes(nodes: list[Node], rval: Any, known: dict[str, dict[str, Any]] | None = None) -> Any:
+    """Run the nodes in-process in call order; ``rval`` with its promises replaced by their values.
+
+    ``known`` holds outputs already there by node id (a workflow's inputs, under :data:`WORKFLOW_INPUTS`).
+    """
+    results = dict(known or {})
+    with building_nothing():
+        for node in nodes:
+            outputs = node.task(**{name: resolved(value, results) for name, value in node.inputs.items()})
+            results[node.id] = node.task.call_interface.pack_outputs(outputs)
+    return resolved(rval, results)
+
+
+def resolved(value: Any, results: dict[str, dict[str, Any]]) -> Any:
+    """``value`` with each promise replaced by the output it names."""
+    if isinstance(value, Promise):
+        return results[value.node_id][value.var]
+    if isinstance(value, (list, tuple)):
+        items = [resolved(v, results) for v in value]
+        return type(value)(items) if type(value) in (list, tuple) else tuple(items)
+    if isinstance(value, dict):
+        return {k: resolved(v, results) for k, v in value.items()}
+    return value
 
 
 def _holds_promise(value: Any) -> bool:
@@ -193,13 +223,14 @@ def _holds_promise(value: Any) -> bool:
 class NodeCall:
     """What a task call returns inside a dynamic: its promise(s), and ``with_overrides`` for the node."""
 
-    def __new__(cls, builder: NodeBuilder, node: Node, outputs: dict[str, Promise], output_tuple: type | None) -> Any:
-        if len(outputs) == 1 and output_tuple is None:
-            result: Any = _OverridablePromise(next(iter(outputs.values())))
-        elif not outputs:
+    def __new__(cls, builder: NodeBuilder, node: Node, output_types: dict[str, Any], output_tuple: type | None) -> Any:
+        if len(output_types) == 1 and output_tuple is None:
+            ((var, py_type),) = output_types.items()
+            result: Any = _OverridablePromise(node.id, var, py_type)
+        elif not output_types:
             result = _NoOutputs()
         else:
-            result = _OverridableOutputs(outputs)
+            result = _OverridableOutputs({var: Promise(node.id, var, py_type) for var, py_type in output_types.items()})
         result._builder, result._node = builder, node
         return result
 
@@ -247,9 +278,6 @@ class _Overridable:
 
 class _OverridablePromise(Promise, _Overridable):
     __slots__ = ("_builder", "_node")
-
-    def __init__(self, promise: Promise) -> None:
-        super().__init__(promise.node_id, promise.var, promise.py_type)
 
     def _promises(self) -> list[Promise]:
         return [self]

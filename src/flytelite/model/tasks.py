@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import sys
 import types
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -13,13 +14,22 @@ from ..support.dotted import object_at
 from ..types import BlobPaths, decode_map_bytes, encode_literals, literal_map_bytes, storing_blobs
 from .interface import Interface, interface_of
 from .metadata import Cache, ExtendedResources, PodTemplate, ResourceSpec, Resources, Secret, TaskMetadata
-from .nodes import active_builder
 
 if TYPE_CHECKING:
     from flyteidl.core import interface_pb2, literals_pb2
 
 # Resolvers are named by dotted path, as the container command names them: the model never imports them.
 MODULE_RESOLVER = "flytelite.resolvers.module.default_task_resolver"
+
+
+def _active_builder() -> Any:
+    """The node builder a call inside a dynamic or workflow adds to, if any.
+
+    A builder exists only once the node builder's module is loaded (by ``@dynamic`` or ``@workflow``),
+    so a plain task's start-up does not import it.
+    """
+    nodes = sys.modules.get(f"{__package__}.nodes")
+    return None if nodes is None else nodes.active_builder()
 
 
 def blob_paths_of(ctx: ExecutionContext) -> BlobPaths:
@@ -32,6 +42,10 @@ def running_in(ctx: ExecutionContext) -> Iterator[None]:
     """User code inside the block sees ``ctx`` as ``current_context()``, and files it makes go to ctx's folders."""
     with use_context(ctx), storing_blobs(blob_paths_of(ctx)):
         yield
+
+
+# The task type ``flytelite serve`` runs: a backend routes it to the daemon's agent instead of a pod.
+REUSABLE_TASK_TYPE = "flytelite-reusable"
 
 
 class Task:
@@ -59,7 +73,10 @@ class Task:
         task_resolver: Any = None,
         extended_resources: ExtendedResources | None = None,
         pod_template: PodTemplate | None = None,
+        reusable: bool = False,
     ) -> None:
+        if reusable and getattr(task_config, "task_type", None):
+            raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
         self.python_interface: Interface = interface_of(fn)
@@ -73,6 +90,7 @@ class Task:
         self._task_resolver = task_resolver
         self.extended_resources = extended_resources or ExtendedResources()
         self.pod_template = pod_template
+        self.reusable = reusable
         self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -82,6 +100,8 @@ class Task:
 
     @property
     def task_type(self) -> str:
+        if self.reusable:
+            return REUSABLE_TASK_TYPE
         return getattr(self.task_config, "task_type", "python-task")
 
     @property
@@ -176,7 +196,7 @@ class Task:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self.named_inputs(args, kwargs)
-        builder = active_builder()
+        builder = _active_builder()
         if builder is not None:  # inside a dynamic task's container run: a node, not a run
             return builder.add(self, kwargs)
         iface, ctx = self.python_interface, current_context()
@@ -217,9 +237,13 @@ def task(
     enable_deck: bool = False,
     task_config: Any = None,
     task_resolver: Any = None,
+    reusable: bool = False,
     task_class: type[Task] | None = None,
 ) -> Any:
-    """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``."""
+    """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``.
+
+    ``reusable=True`` gives the task the type ``flytelite serve`` runs, in warm workers instead of a pod.
+    """
     if pod_template is not None and not isinstance(pod_template, PodTemplate):
         raise ValueError(f"pod_template takes a flytelite PodTemplate, not {type(pod_template).__name__}")
     metadata = TaskMetadata.with_cache(
@@ -251,6 +275,7 @@ def task(
             task_resolver=task_resolver,
             extended_resources=extended,
             pod_template=pod_template,
+            reusable=reusable,
         )
 
     return wrap(_fn) if _fn is not None else wrap

@@ -34,6 +34,11 @@ def bind_identity(**identity: str) -> None:
     _bound.update({k: v for k, v in identity.items() if v})
 
 
+def clear_identity() -> None:
+    """Forget the bound fields: a warm worker starts each attempt without the last one's identity."""
+    _bound.clear()
+
+
 def _console_format() -> bool:
     fmt = os.environ.get("FLYTELITE_LOG_FORMAT")
     if fmt:

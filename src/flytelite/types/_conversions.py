@@ -22,6 +22,9 @@ def literal_type(py_type: Any) -> LiteralType:
 def to_literal(value: Any, py_type: Any, blobs: BlobPaths | None = None) -> Literal:
     """A new ``Literal`` holding ``value`` as ``py_type``."""
     lit = Literal()
+    if blobs is None:  # no context to enter: a dynamic's fan-out calls this once per constant
+        codec_for(py_type).encode(value, lit)
+        return lit
     with storing_blobs(blobs):
         codec_for(py_type).encode(value, lit)
     return lit

@@ -1,0 +1,340 @@
+"""The warm workers and the attempts they run.
+
+Workers are forked by multiprocessing's fork server: a single-threaded parent started before any
+attempt, which imports flytelite's pipeline and the ``--preload`` modules once, then forks a worker
+whenever one is needed (at start, after a crash, when one is recycled). Forking the gRPC server
+process itself would copy its threads' locks mid-use; the fork server has no threads to copy.
+
+Each worker has a thread here that feeds it one attempt at a time from a shared queue and waits for
+its reply or its death. Every attempt gets exactly one verdict: the worker's, a crash's, or a cancel's.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+from multiprocessing.connection import wait
+from typing import Any, Callable
+
+from ... import io
+from ...support.logs import get_logger
+from ..errors import SYSTEM, Failure, one_line
+from ..pipeline import ERROR_FILE, OUTPUTS_FILE, write_error
+from .request import AttemptSpec
+from .worker import STARTED, Outcome, failure_fields, worker_main
+
+log = get_logger("flytelite.serve")
+
+# Attempts remembered after they end, for the backend's later GetTask calls.
+FINISHED_KEPT = 10_000
+
+
+class PoolFull(Exception):
+    """More attempts than ``max_inflight`` are queued or running."""
+
+
+class PoolError(RuntimeError):
+    """The workers cannot start (a preload that does not import)."""
+
+
+class AttemptState:
+    """One attempt as the server tracks it; ``phase`` is a ``TaskExecution.Phase`` name."""
+
+    def __init__(self, spec: AttemptSpec) -> None:
+        self.spec = spec
+        self.phase = "QUEUED"
+        self.message = "waiting for a worker"
+        self.failure: dict[str, Any] | None = None
+        self.outputs: bytes | None = None
+        self.worker: Worker | None = None
+        self.cancelled = False
+        self.created = time.monotonic()
+        self.done = threading.Event()
+
+
+class Worker:
+    """One warm worker process and the thread that feeds it."""
+
+    def __init__(self, pool: WorkerPool, index: int) -> None:
+        self.pool, self.index = pool, index
+        self.process: Any = None
+        self.conn: Any = None
+        self.attempts_run = 0
+        self.current: AttemptState | None = None
+        self.thread = threading.Thread(target=self._serve, name=f"flytelite-worker-{index}", daemon=True)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else self.process.pid
+
+    def start_process(self) -> None:
+        context = self.pool.context
+        self.conn, child_conn = context.Pipe()
+        self.process = context.Process(target=worker_main, args=(child_conn, self.pool.preload), name=f"flytelite-worker-{self.index}", daemon=True)
+        self.process.start()
+        child_conn.close()
+        if not wait([self.conn, self.process.sentinel], timeout=self.pool.start_timeout) or not self.conn.poll():
+            self.process.kill()
+            raise PoolError(f"worker {self.index} did not start (exit status {self.process.exitcode})")
+        _, errors = self.conn.recv()
+        if errors:
+            raise PoolError("; ".join(errors))
+        self.attempts_run = 0
+        log.debug("worker started", worker=self.index, pid=self.process.pid)
+
+    def stop_process(self) -> None:
+        """Ask the worker to exit (SIGKILL if it has not after the grace period); release its pipe."""
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass  # it is gone already
+        self.process.join(self.pool.cancel_grace)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+        self.process.close()
+
+    def _serve(self) -> None:
+        while True:
+            state = self.pool.pending.get()
+            if state is None:
+                self.stop_process()
+                return
+            # A worker that died while idle (the OOM killer) is replaced before it is given an attempt.
+            if not self.process.is_alive() and not self._replace():
+                self.pool.pending.put(state)
+                return
+            if not self.pool.claim(state, self):
+                continue  # cancelled while it waited
+            outcome = self._run(state)
+            if self.pool.stopping:
+                self.stop_process()
+                return
+            # A terminated worker exits on its own (its task was stopped mid-way); a dead one is gone.
+            if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace():
+                return
+
+    def _due_for_recycling(self) -> bool:
+        recycle_after = self.pool.recycle_after
+        return bool(recycle_after) and self.attempts_run >= recycle_after
+
+    def _run(self, state: AttemptState) -> Outcome | None:
+        """Run ``state`` in the worker; its outcome, or ``None`` when the worker died."""
+        self.attempts_run += 1
+        started, outcome = False, None
+        try:
+            self.conn.send(state.spec)
+            while outcome is None and wait([self.conn, self.process.sentinel]):
+                if not self.conn.poll():
+                    break  # the sentinel only: the worker is gone
+                message = self.conn.recv()
+                started = started or message == STARTED
+                outcome = message if isinstance(message, Outcome) else None
+        except (EOFError, OSError):
+            pass
+        if outcome is not None:
+            self.pool.finish_with(state, outcome)
+            return outcome
+        self.process.join()
+        if started:
+            self.pool.worker_died(state, self.process.exitcode)
+        else:  # it died before it took the attempt (killed while idle): another worker runs it
+            self.pool.requeue(state, self)
+        return None
+
+    def _replace(self) -> bool:
+        """A fresh worker in place of this one; False (and the pool told) when none starts."""
+        self.stop_process()
+        try:
+            self.start_process()
+        except PoolError as exc:
+            log.error("could not replace a worker", worker=self.index, error=str(exc))
+            self.pool.lost_worker()
+            return False
+        return True
+
+
+class WorkerPool:
+    """``workers`` warm processes; attempts are queued, run, cancelled and remembered here."""
+
+    def __init__(self, workers: int, preload: list[str], max_inflight: int, recycle_after: int = 0, cancel_grace: float = 10.0, start_timeout: float = 60.0) -> None:
+        self.preload = list(preload)
+        self.max_inflight, self.recycle_after, self.cancel_grace = max_inflight, recycle_after, cancel_grace
+        self.start_timeout = start_timeout
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["flytelite.entrypoint.serve.worker", *self.preload])
+        self.pending: queue.Queue[AttemptState | None] = queue.Queue()
+        self.lock = threading.RLock()  # re-entered where a decision and its verdict must be one step
+        self.attempts: dict[str, AttemptState] = {}
+        self.finished: collections.deque[str] = collections.deque()
+        self.inflight = 0
+        self.live_workers = workers
+        self.stopping = False
+        self.on_finish: Callable[[AttemptState], None] = lambda state: None
+        self.on_no_workers: Callable[[], None] = lambda: None
+        self.workers = [Worker(self, index) for index in range(workers)]
+
+    def start(self) -> None:
+        for worker in self.workers:
+            worker.start_process()
+        for worker in self.workers:
+            worker.thread.start()
+
+    def stop(self) -> None:
+        """Drop the queued attempts, stop the running ones (SIGTERM), end the workers."""
+        self.stopping = True
+        self._abort_queued("the daemon stopped before the attempt started")
+        with self.lock:
+            running = [w.current for w in self.workers if w.current is not None]
+        for state in running:
+            self._stop_running(state)
+        for _ in self.workers:
+            self.pending.put(None)
+        for worker in self.workers:
+            worker.thread.join(self.cancel_grace + 5)
+
+    # --- attempts -----------------------------------------------------------------------------
+
+    def submit(self, spec: AttemptSpec) -> AttemptState:
+        state = AttemptState(spec)
+        with self.lock:
+            if self.inflight >= self.max_inflight:
+                raise PoolFull(f"{self.inflight} attempts are queued or running, the most this daemon takes (--max-inflight {self.max_inflight})")
+            if self.live_workers == 0:
+                raise PoolError("no worker is running: they could not be restarted (see the daemon's log)")
+            self.inflight += 1
+            self.attempts[spec.attempt_id] = state
+        self.pending.put(state)
+        return state
+
+    def get(self, attempt_id: str) -> AttemptState | None:
+        with self.lock:
+            return self.attempts.get(attempt_id)
+
+    def claim(self, state: AttemptState, worker: Worker) -> bool:
+        """Give ``state`` to ``worker``, unless it was cancelled while it waited."""
+        with self.lock:
+            if state.done.is_set():
+                return False
+            state.phase, state.message, state.worker = "RUNNING", f"running in worker {worker.index}", worker
+            worker.current = state
+            return True
+
+    def requeue(self, state: AttemptState, worker: Worker) -> None:
+        """Put back an attempt a worker died before taking; a cancelled one ends instead."""
+        with self.lock:
+            worker.current = None
+            state.worker, state.phase, state.message = None, "QUEUED", "waiting for a worker"
+            if state.cancelled:
+                self._finish(state, "ABORTED", "cancelled before it started", None, None)
+                return
+        log.warning("a worker died before it took the attempt: queued again", attempt=state.spec.attempt_id, worker=worker.index)
+        self.pending.put(state)
+
+    def cancel(self, state: AttemptState) -> None:
+        """Stop an attempt: a queued one never runs; a running one gets SIGTERM, then SIGKILL after the grace period."""
+        with self.lock:
+            if state.done.is_set():
+                return
+            state.cancelled = True
+            if state.worker is None:  # decided under the lock: no worker can claim it meanwhile
+                self._finish(state, "ABORTED", "cancelled before it started", None, None)
+                return
+        self._stop_running(state)
+
+    def _stop_running(self, state: AttemptState) -> None:
+        if not self._signal_attempt(state, signal.SIGTERM):
+            return
+
+        def kill_if_still_running() -> None:
+            if self._signal_attempt(state, signal.SIGKILL):
+                log.warning("the attempt outlived SIGTERM by the grace period: its worker was killed", attempt=state.spec.attempt_id)
+
+        timer = threading.Timer(self.cancel_grace, kill_if_still_running)
+        timer.daemon = True
+        timer.start()
+
+    def _signal_attempt(self, state: AttemptState, signum: int) -> bool:
+        """Signal the worker running ``state``, only while it still runs it: never the attempt after it."""
+        with self.lock:
+            worker = state.worker
+            if state.done.is_set() or worker is None or worker.current is not state:
+                return False
+            try:
+                os.kill(worker.pid, signum)
+            except ProcessLookupError:
+                return False
+            return True
+
+    def finish_with(self, state: AttemptState, outcome: Outcome) -> None:
+        failure = outcome.failure
+        if failure is None:
+            self._finish(state, "SUCCEEDED", "", None, outcome.outputs)
+        elif outcome.terminated and state.cancelled:
+            self._finish(state, "ABORTED", failure["message"], failure, None)
+        else:
+            self._finish(state, "RETRYABLE_FAILED" if failure["recoverable"] else "FAILED", failure["message"], failure, None)
+
+    def worker_died(self, state: AttemptState, exit_code: int | None) -> None:
+        """The worker died during the attempt: a recoverable SYSTEM error, recorded as execute's would be."""
+        how = _how_it_ended(exit_code)
+        summary = f"the worker running the task {how}; Flyte may retry the attempt"
+        if state.cancelled:
+            summary = f"cancelled: the worker {how} after SIGTERM"
+        failure = Failure("SYSTEM", summary, "", SYSTEM, True, time.time())
+        self._write_error_document(state.spec, failure)
+        self._finish(state, "ABORTED" if state.cancelled else "RETRYABLE_FAILED", failure.message, failure_fields(failure), None)
+
+    def lost_worker(self) -> None:
+        with self.lock:
+            self.live_workers -= 1
+            none_left = self.live_workers == 0
+        if none_left:
+            self.on_no_workers()
+            self._abort_queued("no worker could be started (see the daemon's log)", phase="RETRYABLE_FAILED")
+
+    def _abort_queued(self, message: str, phase: str = "ABORTED") -> None:
+        failure = None if phase == "ABORTED" else failure_fields(Failure("SYSTEM", message, "", SYSTEM, True, time.time()))
+        with self.lock:
+            for state in [state for state in self.attempts.values() if state.worker is None and not state.done.is_set()]:
+                self._finish(state, phase, message, failure, None)
+
+    def _write_error_document(self, spec: AttemptSpec, failure: Failure) -> None:
+        """The document ``execute`` leaves, unless the worker had already committed a verdict."""
+        prefix = spec.options["output_prefix"]
+        try:
+            if io.exists(io.join(prefix, OUTPUTS_FILE)) or io.exists(io.join(prefix, ERROR_FILE)):
+                return
+            write_error(prefix, failure, {**os.environ, **spec.environ})
+        except Exception as exc:  # noqa: BLE001 - the GetTask answer still carries the verdict
+            log.error("could not write the error document", attempt=spec.attempt_id, error=one_line(exc))
+
+    def _finish(self, state: AttemptState, phase: str, message: str, failure: dict[str, Any] | None, outputs: bytes | None) -> None:
+        with self.lock:
+            if state.done.is_set():
+                return  # one verdict per attempt: the first one stands
+            state.phase, state.message, state.failure, state.outputs = phase, message, failure, outputs
+            if state.worker is not None and state.worker.current is state:
+                state.worker.current = None
+            state.done.set()
+            self.inflight -= 1
+            self.finished.append(state.spec.attempt_id)
+            while len(self.finished) > FINISHED_KEPT:
+                self.attempts.pop(self.finished.popleft(), None)
+        self.on_finish(state)
+
+
+def _how_it_ended(exit_code: int | None) -> str:
+    if exit_code is None:
+        return "stopped answering"
+    if exit_code < 0:
+        name = signal.Signals(-exit_code).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"was killed by {name}{hint}"
+    return f"exited with status {exit_code}"

@@ -1,0 +1,109 @@
+"""A warm worker: a process forked from a parent that already imported the task's modules.
+
+It runs one attempt at a time through the same pipeline as ``flytelite execute`` (so the files
+under the output prefix are the ones a pod would leave) and reports an :class:`Outcome` to the
+server. Between attempts it restores the environment and the working directory; imports and
+module globals persist, which is the point. SIGTERM ends an attempt with the same error document
+``execute`` leaves (one sent as the attempt begins is held until the pipeline can record it); the
+worker then exits, since the task was stopped at an arbitrary point and its module state can no
+longer be trusted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+from typing import Any
+
+from ...support.logs import bind_identity, clear_identity
+from ...support.records import Record
+from ...types import literal_map_bytes
+from ..errors import USER, Failure, one_line
+from ..pipeline import Attempt, ExecuteArgs, remove_working_directory, run_to_verdict
+from ..signals import hold_sigterm
+from .request import AttemptSpec
+
+TERMINATED_STATUS = 128 + signal.SIGTERM
+STARTED = "started"  # the worker's acknowledgement that it took an attempt
+
+
+class Outcome(Record):
+    """How an attempt ended, as the worker saw it; ``failure`` is ``None`` on success (and ``IgnoreOutputs``)."""
+
+    __slots__ = ("attempt_id", "failure", "terminated", "outputs")
+
+    def __init__(self, attempt_id: str, failure: dict[str, Any] | None, terminated: bool, outputs: bytes | None) -> None:
+        self.attempt_id, self.failure, self.terminated, self.outputs = attempt_id, failure, terminated, outputs
+
+
+def import_preloads(modules: list[str]) -> list[str]:
+    """Import ``modules`` (already imported by the warm parent, when it could); the errors, one per module."""
+    errors = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except (Exception, SystemExit) as exc:  # a preload that fails must stop the daemon, not kill it
+            errors.append(f"cannot import {name}: {one_line(exc)}")
+    return errors
+
+
+def worker_main(conn: Any, preload: list[str]) -> None:
+    """The worker's loop: receive an :class:`AttemptSpec`, run it, send its :class:`Outcome`; ``None`` ends it."""
+    # SIGTERM is held between attempts: one sent as an attempt begins reaches it once the pipeline
+    # can record it (accept_held_sigterm); one that arrives after the verdict is dropped (hold_sigterm).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    hold_sigterm()
+    errors = import_preloads(preload)
+    conn.send(("ready", errors))
+    if errors:
+        return
+    base_environ, base_cwd = dict(os.environ), os.getcwd()
+    while True:
+        try:
+            spec = conn.recv()
+        except EOFError:  # the server is gone
+            return
+        if spec is None:
+            return
+        conn.send(STARTED)  # from here on, a death of this worker is the attempt's failure
+        attempt = Attempt(ExecuteArgs(**spec.options))
+        attempt.input_bytes = spec.input_bytes
+        outcome = run_spec(spec, attempt, base_environ, base_cwd)
+        conn.send(outcome)
+        # After the verdict is reported: removing a folder costs milliseconds on some disks.
+        remove_working_directory(attempt)
+        if outcome.terminated:
+            return
+
+
+def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], base_cwd: str) -> Outcome:
+    """Run ``attempt`` in the environment a pod would give it, then restore the worker's."""
+    _set_environ({**base_environ, **spec.environ})
+    clear_identity()
+    bind_identity(attempt=spec.attempt_id)
+    try:
+        exit_status = run_to_verdict(attempt)
+    finally:
+        hold_sigterm()
+        _set_environ(base_environ)
+        os.chdir(base_cwd)
+    failure = attempt.failure
+    outputs = literal_map_bytes(attempt.output_literals) if spec.want_outputs and failure is None else None
+    return Outcome(spec.attempt_id, failure_fields(failure), exit_status == TERMINATED_STATUS, outputs)
+
+
+def failure_fields(failure: Failure | None) -> dict[str, Any] | None:
+    """What the server reports of an error document: code, message, origin ("USER"/"SYSTEM"), recoverable."""
+    if failure is None:
+        return None
+    origin = "USER" if failure.origin == USER else "SYSTEM"
+    return {"code": failure.code, "message": failure.message, "origin": origin, "recoverable": failure.recoverable}
+
+
+def _set_environ(values: dict[str, str]) -> None:
+    for name in [name for name in os.environ if name not in values]:
+        del os.environ[name]
+    for name, value in values.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
