@@ -21,7 +21,7 @@ from ..support.log_routing import route_stdlib_logging
 from ..support.logs import bind_identity, get_logger
 from ..runtime.context import ExecutionContext, ExecutionIdentity, TaskIdentity
 from ..model.tasks import blob_paths_of
-from ..support.scratch import make_attempt_directory, make_working_directory
+from ..support.scratch import make_attempt_directory, make_working_directory, remove_private_directory
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from .errors import LOGGED_MESSAGE_CHARS, Failure, UserCodeError, classify, one_line
@@ -421,12 +421,7 @@ def remove_working_directory(attempt: Attempt) -> None:
     ctx = attempt.ctx
     if ctx is None or attempt.args.raw_output_data_prefix is None:
         return
-    try:
-        os.rmdir(ctx.working_directory)  # the usual case, and no need to import shutil for it
-    except OSError:
-        import shutil
-
-        shutil.rmtree(ctx.working_directory, ignore_errors=True)
+    remove_private_directory(ctx.working_directory)
 
 
 def fail(attempt: Attempt, exc: BaseException) -> int:

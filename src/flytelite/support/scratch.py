@@ -13,7 +13,7 @@ import re
 import time
 
 ATTEMPT_PREFIX = "flytelite-attempt-"
-_held: list[int] = []  # the descriptors holding the locks, open until the process ends
+_held: dict[str, int] = {}  # path -> the descriptor holding its lock, open until the folder is removed
 
 
 def _temp_base() -> str:
@@ -43,9 +43,22 @@ def make_private_directory(base: str, prefix: str) -> str:
     os.makedirs(building, mode=0o700)
     descriptor = os.open(building, os.O_RDONLY | os.O_DIRECTORY)
     fcntl.flock(descriptor, fcntl.LOCK_EX)
-    _held.append(descriptor)
     os.rename(building, path)
+    _held[path] = descriptor
     return path
+
+
+def remove_private_directory(path: str) -> None:
+    """Remove a folder of :func:`make_private_directory` and release its lock."""
+    try:
+        os.rmdir(path)  # the usual case, and no need to import shutil for it
+    except OSError:
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+    descriptor = _held.pop(path, None)
+    if descriptor is not None:
+        os.close(descriptor)
 
 
 def remove_abandoned(base: str, prefix: str) -> list[str]:
