@@ -37,6 +37,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+def _point_env_at(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Only ``env``'s storage settings in the process environment, and retries short enough for tests."""
+    for name in CLOUD_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BACKOFF", "0.05")
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BUDGET", "3")
+    return env
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A SeaweedFS S3 server on 127.0.0.1, shared by the session."""
@@ -48,14 +59,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 @pytest.fixture
 def s3_env(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The process environment pointed at ``s3_server`` (and nothing else), with short retry pauses and budget."""
-    for name in CLOUD_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    env = s3_server.env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("FLYTELITE_IO_RETRY_BACKOFF", "0.05")
-    monkeypatch.setenv("FLYTELITE_IO_RETRY_BUDGET", "3")
-    return env
+    return _point_env_at(s3_server.env(), monkeypatch)
 
 
 @pytest.fixture
@@ -74,14 +78,8 @@ def azure_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureServ
 
 @pytest.fixture
 def azure_env(azure_server: AzureServer, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The process environment pointed at ``azure_server`` (and nothing else), with short retry pauses."""
-    for name in CLOUD_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    env = azure_server.env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("FLYTELITE_IO_RETRY_BACKOFF", "0.05")
-    return env
+    """The process environment pointed at ``azure_server`` (and nothing else), with short retry pauses and budget."""
+    return _point_env_at(azure_server.env(), monkeypatch)
 
 
 @pytest.fixture
