@@ -31,8 +31,32 @@ def test_a_task_with_decks_writes_inputs_outputs_timeline_and_its_own(ep):
     result = ep.execute("deck_tasks", "report", inputs=_values(ep, [1.5, 2.5]))
     assert result.files() == ["deck.html", "outputs.pb"], result.describe()
     page = (ep.out / "deck.html").read_text()
-    assert _tabs(page) == ["Inputs", "Outputs", "Timeline", "Summary"]
+    assert _tabs(page) == ["Inputs", "Outputs", "Timeline", "Source Code", "Dependencies", "Summary"]  # flytekit's default deck_fields
     assert "the total is <b>4.0</b>" in page and "sum the values" in page and "running the task" in page
+
+
+def test_deck_fields_choose_the_standard_decks(ep):
+    result = ep.execute("deck_tasks", "chosen", inputs=_values(ep, [1.5, 2.5]))
+    assert result.files() == ["deck.html", "outputs.pb"], result.describe()
+    page = (ep.out / "deck.html").read_text()
+    assert _tabs(page) == ["Outputs", "Source Code"]
+    assert "return max(values)  # the Source Code deck shows this line" in page
+
+
+def test_the_dependencies_deck_lists_installed_distributions(ep):
+    ep.execute("deck_tasks", "report", inputs=_values(ep, [1.0]))
+    page = (ep.out / "deck.html").read_text()
+    assert '<td class="k">protobuf</td>' in page and '<td class="k">flytelite</td>' in page
+
+
+def test_renderers_write_into_the_default_deck(ep):
+    result = ep.execute("deck_tasks", "rendered", inputs=_values(ep, [1.5, 2.5, 3.5]))
+    assert result.files() == ["deck.html", "outputs.pb"], result.describe()
+    page = (ep.out / "deck.html").read_text()
+    assert _tabs(page) == ["default"]  # one deck, however often default_deck is asked for
+    assert "<h1>Values</h1>" in page and "<em>many</em>" in page
+    assert "<td>...</td>" in page  # TopFrameRenderer(max_rows=2) cut the three rows
+    assert 'class="dataframe table-class"' in page and "width:300px" in page and "<th>v</th>" in page
 
 
 def test_a_failing_task_still_gets_its_deck_with_the_error(ep):

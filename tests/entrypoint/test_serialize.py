@@ -162,3 +162,19 @@ def test_a_map_task_serializes_to_map_execute_and_its_subtasks_run(ep, tmp_path)
                                     "{{.checkpointOutputPrefix}}": "", "{{.prevCheckpointPrefix}}": ""})  # fmt: skip
     result = ep.run(command, env={"BATCH_JOB_ARRAY_INDEX_VAR_NAME": "IDX", "IDX": "2"}, cwd=code)
     assert result.outputs().literals["o0"].scalar.primitive.integer == 70
+
+
+def test_specs_carry_the_template_and_the_description_of_docs(ep, tmp_path):
+    from flyteidl.admin import task_pb2
+
+    source = TASKS.replace("def hello(name: str) -> str:\n", 'def hello(name: str) -> str:\n    """Greets.\n\n    By name."""\n')
+    code = _module(tmp_path, source)
+    result = ep.flytelite(
+        "serialize", "registered", "-o", str(tmp_path / "spec"), "--image", "ghcr.io/acme/base:7",
+        "--image", "trainer=ghcr.io/acme/trainer:2", cwd=code,
+    )
+    assert result.returncode == 0, result.describe()
+    specs = [task_pb2.TaskSpec.FromString(p.read_bytes()) for p in sorted((tmp_path / "spec" / "specs").glob("*.pb"))]
+    assert [spec.template for spec in specs] == _templates(tmp_path / "spec")
+    hello = specs[1].description
+    assert (hello.short_description, hello.long_description.value) == ("Greets.", "By name.")

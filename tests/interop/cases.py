@@ -157,6 +157,12 @@ DATAFRAME_COLUMNS = {
     "t": [datetime.datetime(2024, 5, 6, 7, 8, 9, 123456) + datetime.timedelta(days=d) for d in range(3)],
 }
 
+# StructuredDataset cases (pandas and pyarrow are optional, so not in CASES; the generator's dataset_cases()
+# names them): a frame of these columns, the annotated ones declaring the subset DATASET_SUBSET.
+DATASET_COLUMNS = {"a": [1, 2, 3], "b": ["x", "y", "z"], "c": [0.5, 1.5, 2.5]}
+DATASET_COLUMN_TYPES = {"a": int, "b": str, "c": float}
+DATASET_SUBSET = ("a", "c")
+
 # torch and numpy values (optional, so not in CASES): name -> what the generator builds. Each blob is kept as
 # golden/<name>.blob beside its .literal_type.pb and .literal.pb (whose uri is a random path, so compared by shape).
 ARRAY_CASES = {

@@ -10,6 +10,7 @@ written here are the reference bytes our own type engine is tested against.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -34,6 +35,8 @@ from flytekit.core.interface import transform_interface_to_typed_interface  # no
 from flytekit.core.type_engine import TypeEngine  # noqa: E402
 from flytekit.types.directory import FlyteDirectory  # noqa: E402
 from flytekit.types.file import FlyteFile  # noqa: E402
+from flytekit.types.structured import StructuredDataset  # noqa: E402
+import pydantic  # noqa: E402
 from flytekit.models.literals import Literal  # noqa: E402
 from flyteidl.core import literals_pb2  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
@@ -58,6 +61,11 @@ Result = typing.NamedTuple("Result", total=int, label=str)
 @task
 def nt(x: int) -> Result:
     return Result(total=x, label=str(x))
+
+
+@task(pickle_untyped=True)
+def untyped(a, b: int):
+    return a
 
 
 @task(
@@ -110,6 +118,46 @@ def podded(a: int) -> int:
     return a
 
 
+@dataclasses.dataclass
+class Table:
+    name: str
+    data: StructuredDataset
+
+
+class TableModel(pydantic.BaseModel):
+    name: str
+    data: StructuredDataset
+
+
+@task(
+    docs=flytekit.Documentation(
+        short_description="Adds one.",
+        long_description=flytekit.Description(value="Adds one to a number.", icon_link="https://acme.io/icon.png"),
+        source_code=flytekit.SourceCode(link="https://github.com/acme/repo"),
+    )
+)
+def documented(a: int) -> int:
+    return a + 1
+
+
+@task(docs=flytekit.Documentation(short_description="Only short.", source_code=flytekit.SourceCode(link="https://github.com/acme/repo")))
+def briefly_documented(a: int) -> int:
+    return a
+
+
+@task
+def docstringed(a: int) -> int:
+    """Doubles a number.
+
+    Longer text about
+    doubling, in two lines.
+
+    :param a: the number to double
+    :return: twice a
+    """
+    return 2 * a
+
+
 def write_task_template(manifest) -> None:
     """The TaskTemplate flytekit registers for `configured`, to compare metadata and container with ours."""
     from collections import OrderedDict
@@ -128,6 +176,11 @@ def write_task_template(manifest) -> None:
         spec = get_serializable(OrderedDict(), settings, tk)
         write_pb(GOLDEN / f"{name}.pb", spec.template.to_flyte_idl())
         manifest["task_templates"][name] = {"file": f"{name}.pb", "project": "p", "domain": "d", "version": "v1", "image": "ghcr.io/acme/img:1"}
+    manifest["task_docs"] = {}
+    for name, tk in (("task_docs_documented", documented), ("task_docs_brief", briefly_documented), ("task_docs_docstring", docstringed)):
+        spec = get_serializable(OrderedDict(), settings, tk)
+        write_pb(GOLDEN / f"{name}.pb", spec.docs.to_flyte_idl())
+        manifest["task_docs"][name] = {"file": f"{name}.pb", "what": "flyteidl.admin.DescriptionEntity: the TaskSpec's docs (not in the TaskTemplate)"}
 
 
 def write_dataframe(ctx, manifest) -> None:
@@ -236,6 +289,80 @@ def write_pydantic_files(ctx, manifest, failures) -> None:
         "python_type": "Report(name: str, data: FlyteFile, folder: FlyteDirectory)", "value": repr(value),
         "files": ["pydantic_files.literal_type.pb", "pydantic_files.literal.pb"], "compare": "exact", "roundtrip_ok": ok,
     }
+
+
+def dataset_cases():
+    """cases.DATASET_CASES with flytekit's types and values (tests/interop/test_golden.py builds ours)."""
+    import pandas as pd
+    from flytekit import kwtypes
+
+    frame = pd.DataFrame(cases.DATASET_COLUMNS)
+    columns = kwtypes(**{name: cases.DATASET_COLUMN_TYPES[name] for name in cases.DATASET_SUBSET})
+    return {
+        "sd_columns": (typing.Annotated[StructuredDataset, columns], StructuredDataset(dataframe=frame)),
+        "sd_csv": (typing.Annotated[StructuredDataset, "csv"], StructuredDataset(dataframe=frame)),
+        "sd_plain": (StructuredDataset, StructuredDataset(dataframe=frame)),
+        "dataframe_columns": (typing.Annotated[pd.DataFrame, columns], frame),
+        "dataclass_sd": (Table, Table(name="t", data=StructuredDataset(dataframe=frame))),
+        "pydantic_sd": (TableModel, TableModel(name="t", data=StructuredDataset(dataframe=frame))),
+    }
+
+
+def write_structured_datasets(ctx, manifest, failures) -> None:
+    """StructuredDataset as flytekit users write it: LiteralType, Literal and the file flytekit stored,
+    kept as golden/<name>.part (a parquet file `00000` or a CSV file `.csv` under the dataset's uri)."""
+    import msgpack
+    import pandas as pd
+
+    for name, (t, value) in dataset_cases().items():
+        lt = TypeEngine.to_literal_type(t)
+        lit = fresh_to_literal(ctx, value, t, lt)
+        write_pb(GOLDEN / f"{name}.literal_type.pb", lt.to_flyte_idl())
+        write_pb(GOLDEN / f"{name}.literal.pb", lit.to_flyte_idl())
+        if lit.scalar.binary is not None:
+            uri = msgpack.loads(lit.scalar.binary.value)["data"]["uri"]
+        else:
+            uri = lit.scalar.structured_dataset.uri
+        (part,) = os.listdir(uri)
+        shutil.copyfile(os.path.join(uri, part), GOLDEN / f"{name}.part")
+        back = TypeEngine.to_python_value(ctx, reread_literal(GOLDEN / f"{name}.literal.pb"), t)
+        sd = back if isinstance(back, (StructuredDataset, pd.DataFrame)) else back.data
+        frame = sd if isinstance(sd, pd.DataFrame) else sd.open(pd.DataFrame).all()
+        expected = pd.DataFrame(cases.DATASET_COLUMNS)
+        if name in ("sd_columns", "dataframe_columns"):
+            expected = expected[list(cases.DATASET_SUBSET)]
+        ok = frame.equals(expected)
+        if not ok:
+            failures.append(f"{name}: read back {frame!r}")
+        manifest["cases"][name] = {
+            "python_type": repr(t), "value": "built by dataset_cases() from cases.DATASET_COLUMNS", "compare": "structure",
+            "files": [f"{name}.literal_type.pb", f"{name}.literal.pb", f"{name}.part"], "stored_part": part,
+            "roundtrip_ok": ok,
+            "notes": "the uri is <raw prefix>/<random 32 hex>; golden/<name>.part is the one file flytekit wrote under it",
+        }
+
+
+def sum_hash(values):
+    return f"sum-{sum(values)}"
+
+
+def write_annotated(ctx, manifest) -> None:
+    """Annotated[List[int], HashMethod(sum_hash)] (the literal's hash) and Annotated[List[int], BatchSize(2)]."""
+    from flytekit import BatchSize, HashMethod
+
+    for name, t in (
+        ("hashed_list", typing.Annotated[typing.List[int], HashMethod(sum_hash)]),
+        ("batched_list", typing.Annotated[typing.List[int], BatchSize(2)]),
+    ):
+        lt = TypeEngine.to_literal_type(t)
+        lit = fresh_to_literal(ctx, [1, 2, 3], t, lt)
+        write_pb(GOLDEN / f"{name}.literal_type.pb", lt.to_flyte_idl())
+        write_pb(GOLDEN / f"{name}.literal.pb", lit.to_flyte_idl())
+        manifest["cases"][name] = {
+            "python_type": repr(t), "value": "[1, 2, 3]", "compare": "exact",
+            "files": [f"{name}.literal_type.pb", f"{name}.literal.pb"],
+            "notes": "sum_hash(values) = f'sum-{sum(values)}'" if name == "hashed_list" else "BatchSize changes no literal",
+        }
 
 
 def flytekit_type_and_value(python_type, value):
@@ -407,6 +534,7 @@ def main() -> int:
             ("interface_add", add, "def add(a: int, b: int = 3) -> int"),
             ("interface_tuple", f, "def f(x: list[float], name: str) -> typing.Tuple[int, str]"),
             ("interface_namedtuple", nt, 'def nt(x: int) -> typing.NamedTuple("Result", total=int, label=str)'),
+            ("interface_untyped", untyped, "@task(pickle_untyped=True) def untyped(a, b: int)"),
         ):
             ti = transform_interface_to_typed_interface(tk.python_interface)
             idl = ti.to_flyte_idl()
@@ -424,6 +552,8 @@ def main() -> int:
         write_dataframe(ctx, manifest)
         write_arrays(ctx, manifest, failures)
         write_pydantic_files(ctx, manifest, failures)
+        write_structured_datasets(ctx, manifest, failures)
+        write_annotated(ctx, manifest)
 
     manifest["note_txt"] = "each .pb has a .txt sibling with its google.protobuf.text_format dump, for humans"
     (GOLDEN / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n")

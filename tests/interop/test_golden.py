@@ -250,3 +250,28 @@ def test_pydantic_file_field_of_the_wrong_shape_is_a_clear_error():
     lit.scalar.binary.value = msgpack.packb({"name": "r", "data": 5, "folder": {"path": "s3://b/d"}})
     with pytest.raises(LiteralMismatch, match=r"(?s)expected Report, got data that fails validation.*data.*expected a File, a path or"):
         to_python(lit, report)
+
+
+# --- @task(pickle_untyped=True): unannotated inputs and return are typing.Any, pickled --------------
+
+
+def untyped(a, b: int):
+    return {"a": a, "b": b}
+
+
+def test_untyped_interface_matches_flytekit():
+    assert task(pickle_untyped=True)(untyped).interface == _read(interface_pb2.TypedInterface, "interface_untyped.pb")
+
+
+def test_untyped_values_travel_as_pickles():
+    assert task(pickle_untyped=True)(untyped)(a=cases.Opaque(1), b=2) == {"a": cases.Opaque(1), "b": 2}
+    lit = to_literal(cases.Opaque(1), cases.typing.Any)
+    assert lit.scalar.blob.metadata.type.format == "PythonPickle"
+    assert to_python(lit, cases.typing.Any) == cases.Opaque(1)
+
+
+def test_without_pickle_untyped_an_unannotated_input_is_refused_naming_the_way_out():
+    from flytelite.types import UnsupportedType
+
+    with pytest.raises(UnsupportedType, match=r"input 'a' needs a type annotation \(or @task\(pickle_untyped=True\) to pickle it\)"):
+        task(untyped)

@@ -559,3 +559,15 @@ def test_from_flytelite_import_task_is_the_decorator_in_any_order(first_import):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_deck_fields_take_flytekit_names_and_refuse_others():
+    from flytelite import DeckField
+
+    def f(a: int) -> int:
+        return a
+
+    assert task(enable_deck=True, deck_fields=("Input", DeckField.TIMELINE))(f).deck_fields == (DeckField.INPUT, DeckField.TIMELINE)
+    assert task(f).deck_fields == tuple(DeckField)  # flytekit 1.16's default: all five
+    with pytest.raises(ValueError, match=r"deck_fields: 'Inputs' is not a deck field; use DeckField.INPUT, DeckField.OUTPUT"):
+        task(deck_fields=("Inputs",))(f)

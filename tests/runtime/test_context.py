@@ -129,3 +129,13 @@ def test_use_context_restores_after_exception(tmp_path):
 def test_current_context_outside_a_task_is_stable():
     assert current_context() is current_context()
     assert os.path.isdir(current_context().working_directory)
+
+
+def test_get_secrets_file_is_where_flytekit_looks(tmp_path):
+    secrets = Secrets({"FLYTE_SECRETS_DEFAULT_DIR": str(tmp_path), "FLYTE_SECRETS_FILE_PREFIX": "pre-"})
+    assert secrets.get_secrets_file("AWS", "Token") == os.path.join(str(tmp_path), "aws", "pre-token")
+    assert secrets.get_secrets_file("aws", "token", group_version="v2") == os.path.join(str(tmp_path), "aws", "v2", "pre-token")
+    os.makedirs(tmp_path / "aws" / "v2")
+    (tmp_path / "aws" / "v2" / "pre-token").write_text("from-file\n")
+    assert secrets.get("aws", "token", group_version="v2") == "from-file"
+    assert Secrets({"_FSEC_AWS_V2_TOKEN": "from-env"}).get("aws", "token", group_version="v2") == "from-env"

@@ -64,7 +64,9 @@ def test_not_a_frame_is_a_mismatch() -> None:
 
 
 def test_other_formats_and_literals_are_mismatches(tmp_path) -> None:
-    with pytest.raises(LiteralMismatch, match="'csv' format at /x"):
+    with pytest.raises(LiteralMismatch, match="'avro' format at /x"):
+        to_python(dataset("/x", fmt="avro"), pd.DataFrame)
+    with pytest.raises(LiteralMismatch, match=r"at /x that is not readable as csv \(.*No such file.*/x/\.csv"):
         to_python(dataset("/x", fmt="csv"), pd.DataFrame)
     lit = literals_pb2.Literal()
     lit.scalar.primitive.integer = 3

@@ -66,3 +66,26 @@ def test_map_entries_locates_each_literal():
     spans = map_entries(data)
     assert list(spans) == list(literals)
     assert {name: data[start:end] for name, (start, end) in spans.items()} == literals
+
+
+@pytest.mark.parametrize("text", ["", "plain", "é€😀" * 1000, "x" * 200_000])
+def test_a_string_input_is_read_straight_from_the_bytes_as_protobuf_would(text, monkeypatch):
+    data = _protobuf_bytes({"s": text}, {"s": str})
+    monkeypatch.setattr(literals_pb2.Literal, "FromString", None)  # the protobuf path is not taken
+    assert decode_map_bytes(data, {"s": str}) == {"s": text}
+
+
+def test_a_string_literal_with_a_hash_or_of_another_primitive_takes_the_ordinary_path():
+    lit = to_literal("text", str)
+    lit.hash = "abc"
+    data = literals_pb2.LiteralMap(literals={"s": lit}).SerializeToString()
+    assert decode_map_bytes(data, {"s": str}) == {"s": "text"}
+    data = _protobuf_bytes({"s": 5}, {"s": int})
+    with pytest.raises(TypeError, match="input 's': expected str"):
+        decode_map_bytes(data, {"s": str})
+
+
+def test_a_string_that_is_not_utf8_is_a_malformed_literal():
+    data = _protobuf_bytes({"s": "abc"}, {"s": str}).replace(b"abc", b"a\xffc")
+    with pytest.raises(MalformedLiteral, match="not UTF-8"):
+        decode_map_bytes(data, {"s": str})

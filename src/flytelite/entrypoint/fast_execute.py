@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import io
 from ..support.exceptions import TerminatedError
+from ..support.scratch import make_private_directory, remove_private_directory
 from .archive import ArchiveRejected, unpack
 from .signals import STOP_SIGNALS, terminate_on_sigterm
 
@@ -73,17 +74,15 @@ def fast_execute(distribution: str, dest_dir: str | None, command: list[str]) ->
 
 
 def _fetch_and_unpack(distribution: str, dest: str) -> None:
-    import shutil
-    import tempfile
-
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     # A folder of its own: removing it also removes what a download given up on may still be writing.
-    download_dir = tempfile.mkdtemp(prefix=".flytelite-download-", dir=os.path.dirname(dest))
+    # A killed attempt's folder is removed by the next one unpacking beside the same destination.
+    download_dir = make_private_directory(os.path.dirname(dest), ".flytelite-download-")
     try:
         download = io.get_file(distribution, os.path.join(download_dir, "archive.tar.gz"))
         unpack(download, dest)
     finally:
-        shutil.rmtree(download_dir, ignore_errors=True)
+        remove_private_directory(download_dir)
     from ..support.logs import get_logger
 
     get_logger("flytelite.fast_execute").info("unpacked fast-registered code", distribution=distribution, dest_dir=dest)

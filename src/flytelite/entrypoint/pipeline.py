@@ -21,7 +21,7 @@ from ..support.log_routing import route_stdlib_logging
 from ..support.logs import bind_identity, get_logger
 from ..runtime.context import ExecutionContext, ExecutionIdentity, TaskIdentity
 from ..model.tasks import blob_paths_of
-from ..support.scratch import make_working_directory
+from ..support.scratch import make_attempt_directory, make_working_directory, remove_private_directory
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from .errors import LOGGED_MESSAGE_CHARS, Failure, UserCodeError, classify, one_line
@@ -135,8 +135,10 @@ def build_context(attempt: Attempt) -> None:
     # Bound first, so that every line of the attempt (the warning below included) carries it.
     execution_id, task_id = ExecutionIdentity.from_env(environ), TaskIdentity.from_env(environ)
     bind_identity(execution=execution_id.name, project=execution_id.project, domain=execution_id.domain, task=task_id.name)
-    working_directory = make_working_directory()
     raw = args.raw_output_data_prefix
+    # Without a raw prefix the folder holds the outputs and is kept; else it is removed at the end,
+    # or by a later attempt if this one is killed.
+    working_directory = make_working_directory() if raw is None else make_attempt_directory()
     if raw is None:
         raw = os.path.join(working_directory, "raw")
         log.warning("no raw output prefix given: offloaded data goes to a local folder", raw_output_prefix=raw)
@@ -224,6 +226,7 @@ def decode_inputs(attempt: Attempt) -> None:
         raise TaskError(f"the inputs file {attempt.args.inputs} is not a LiteralMap ({size} bytes): {exc}", origin="SYSTEM") from exc
     except TypeError as exc:
         raise UserCodeError(f"the inputs do not fit {attempt.task.name}: {exc}", exc) from exc
+    attempt.input_bytes = None  # decoded: a large input must not be held twice while the task runs
 
 
 @step("running the task")
@@ -294,6 +297,15 @@ def store_outputs(attempt: Attempt) -> None:
     io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
 
 
+def _source_code(task: Any) -> str | None:
+    import inspect
+
+    try:
+        return inspect.getsource(task.function)
+    except (AttributeError, OSError, TypeError):  # a pickled notebook task, a built-in: nothing to show
+        return None
+
+
 @step("writing the deck")
 def write_deck(attempt: Attempt, error: str | None = None) -> None:
     """Upload ``deck.html`` when the task enables decks; a deck that cannot be written is only logged."""
@@ -304,7 +316,10 @@ def write_deck(attempt: Attempt, error: str | None = None) -> None:
     task = attempt.task
     try:
         outputs = attempt.outputs if error is None else None
-        decks = deck.build_decks(task.name, attempt.inputs, outputs, attempt.timings, attempt.ctx.decks, error)
+        decks = deck.build_decks(
+            task.name, attempt.inputs, outputs, attempt.timings, attempt.ctx.decks, error,
+            fields=getattr(task, "deck_fields", deck.STANDARD_FIELDS), source_code=_source_code(task),
+        )
         deck.write_deck(attempt.args.output_prefix, deck.render_page(decks, task.name))
     except Exception as exc:  # noqa: BLE001 - the deck is a report, never the verdict
         log.warning("could not write the deck", error=one_line(exc))
@@ -418,12 +433,7 @@ def remove_working_directory(attempt: Attempt) -> None:
     ctx = attempt.ctx
     if ctx is None or attempt.args.raw_output_data_prefix is None:
         return
-    try:
-        os.rmdir(ctx.working_directory)  # the usual case, and no need to import shutil for it
-    except OSError:
-        import shutil
-
-        shutil.rmtree(ctx.working_directory, ignore_errors=True)
+    remove_private_directory(ctx.working_directory)
 
 
 def fail(attempt: Attempt, exc: BaseException) -> int:

@@ -1,5 +1,8 @@
 """``flytelite serialize``: one ``TaskTemplate`` file per task of a module, and a readable listing.
 
+``specs/`` holds the same tasks as flyteidl's ``admin.TaskSpec`` (the template and the description,
+``docs=``), which is where flytekit registers a task's documentation.
+
 Everything is written to a fresh folder beside the output and renamed into place at the end, so a
 failure leaves nothing half-written; an output folder that already holds other files is refused.
 """
@@ -11,10 +14,11 @@ import shutil
 from typing import Any
 
 from ..model.tasks import Task
-from ..model.template import SerializationSettings, to_task_template
+from ..model.template import SerializationSettings, to_task_spec
 from ..model.workflow import Workflow
 
 LISTING = "tasks.txt"
+SPECS = "specs"
 
 
 def parse_images(values: tuple[str, ...]) -> dict[str, str]:
@@ -52,11 +56,11 @@ def serialize_module(module: Any, output: str, settings: SerializationSettings) 
         raise ValueError(f"module {module.__name__} ({module.__file__}) defines no @task")
     if os.path.isdir(output) and os.listdir(output):
         raise FileExistsError(f"output folder {output} already holds files: give an empty or new folder")
-    templates = [to_task_template(task, settings) for task in tasks]
+    specs = [to_task_spec(task, settings) for task in tasks]
     staging = f"{output.rstrip(os.sep)}.partial-{os.getpid()}"
     os.makedirs(staging)
     try:
-        written = _write(staging, templates)
+        written = _write(staging, specs)
         if os.path.isdir(output):
             os.rmdir(output)
         os.replace(staging, output)
@@ -65,12 +69,16 @@ def serialize_module(module: Any, output: str, settings: SerializationSettings) 
     return written
 
 
-def _write(folder: str, templates: list[Any]) -> list[str]:
+def _write(folder: str, specs: list[Any]) -> list[str]:
     names, listing = [], []
-    for index, template in enumerate(templates):
+    os.makedirs(os.path.join(folder, SPECS))
+    for index, spec in enumerate(specs):
+        template = spec.template
         name = f"{index:02d}_{template.id.name}.pb"
         with open(os.path.join(folder, name), "wb") as f:
             f.write(template.SerializeToString())
+        with open(os.path.join(folder, SPECS, name), "wb") as f:
+            f.write(spec.SerializeToString())
         names.append(name)
         container = template.container
         listing.append(f"{name}\n  type: {template.type}\n  image: {container.image}\n  args: {' '.join(container.args)}\n")

@@ -188,6 +188,11 @@ def _cause(exc: BaseException, client: _Client) -> str:
     return cause if len(cause) <= 400 else cause[:400] + "..."
 
 
+# A fresh connection that the server reset before the request went out: hyper cancels the request and
+# obstore classifies that as not retryable, so it gives up at once. Nothing was sent: safe to send again.
+_NEVER_SENT = re.compile(r"connection was not ready")
+
+
 def _is_transient(exc: BaseException) -> bool:
     text = str(exc)
     status = _STATUS.search(text)
@@ -253,15 +258,18 @@ class ObjectStore:
         return client
 
     def _call(self, uri: str, operation: Callable[[_Client, str], T]) -> T:
-        """Run ``operation(client, key)``, translating obstore's exceptions."""
+        """Run ``operation(client, key)``, translating obstore's exceptions; retries a request never sent."""
         location = Location.parse(uri)
         client = self._client(location, uri)
-        try:
-            return operation(client, location.key)
-        except StorageError:
-            raise
-        except Exception as exc:  # obstore's errors are builtins (FileNotFoundError, ...) or its BaseError
-            raise _storage_error(exc, uri, client) from exc
+        budget = _retry.Budget()
+        while True:
+            try:
+                return operation(client, location.key)
+            except StorageError:
+                raise
+            except Exception as exc:  # obstore's errors are builtins (FileNotFoundError, ...) or its BaseError
+                if not (_NEVER_SENT.search(str(exc)) and budget.retry_allowed()):
+                    raise _storage_error(exc, uri, client) from exc
 
     def _error(self, uri: str, exc: BaseException) -> StorageError:
         return _storage_error(exc, uri, self._client(Location.parse(uri), uri))
@@ -352,17 +360,16 @@ class ObjectStore:
 
     def _upload(self, source: BinaryIO, size: int, uri: str, content_type: str | None) -> None:
         """Upload in parts of ``_part_size()`` (several at once) when larger than one part; atomic either way."""
-        progress = Progress("uploading", uri, size)
         part = _part_size()
-        body: bytes | Iterator[bytes] = source.read() if size <= part else _chunks(source, part, progress)
-        self._call(
-            uri,
-            lambda c, key: obstore.put(
-                c.store, key, body, attributes=_attributes(content_type),
-                chunk_size=part, max_concurrency=_concurrency(),
-            ),
-        )  # fmt: skip
-        progress.finish()
+
+        def put(client: _Client, key: str) -> None:
+            source.seek(0)  # a retried upload starts again from the first byte
+            progress = Progress("uploading", uri, size)
+            body: bytes | Iterator[bytes] = source.read() if size <= part else _chunks(source, part, progress)
+            obstore.put(client.store, key, body, attributes=_attributes(content_type), chunk_size=part, max_concurrency=_concurrency())
+            progress.finish()
+
+        self._call(uri, put)
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -127,16 +127,20 @@ def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
         return hints
 
 
-def interface_of(fn: Callable[..., Any]) -> Interface:
-    """Read a function's annotations; every input and the return must be annotated."""
+def interface_of(fn: Callable[..., Any], pickle_untyped: bool = False) -> Interface:
+    """Read a function's annotations; every input must be annotated, unless ``pickle_untyped`` makes
+    an unannotated input, and an unannotated return, ``Any`` (a pickle), as flytekit does."""
     hints = _type_hints(fn)
     names, defaults = _parameters(fn)
     inputs = {}
     for name in names:
-        if name not in hints:
-            raise UnsupportedType(f"{fn.__qualname__}: input '{name}' needs a type annotation")
-        inputs[name] = hints[name]
-    outputs, output_tuple = _output_types(hints.get("return"))
+        if name not in hints and not pickle_untyped:
+            raise UnsupportedType(
+                f"{fn.__qualname__}: input '{name}' needs a type annotation (or @task(pickle_untyped=True) to pickle it)"
+            )
+        inputs[name] = hints.get(name, typing.Any)
+    returned = hints.get("return", typing.Any if pickle_untyped else None)
+    outputs, output_tuple = _output_types(returned)
     interface = Interface(inputs, defaults, outputs, output_tuple)
     for kind, named in (("input", inputs), ("output", outputs)):
         for name, py_type in named.items():

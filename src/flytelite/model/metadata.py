@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+import enum
+from typing import Any, Iterable
 
 from ..support.records import Record
 
@@ -48,6 +49,31 @@ def _as_timeout(value: int | datetime.timedelta | None) -> datetime.timedelta | 
     if isinstance(value, int) and not isinstance(value, bool):
         return datetime.timedelta(seconds=value)
     raise ValueError(f"timeout must be whole seconds (int) or a datetime.timedelta, not {type(value).__name__}")
+
+
+class DeckField(str, enum.Enum):
+    """The standard decks a task with ``enable_deck=True`` writes (``@task(deck_fields=...)``), as flytekit names them."""
+
+    INPUT = "Input"
+    OUTPUT = "Output"
+    SOURCE_CODE = "Source Code"
+    TIMELINE = "Timeline"
+    DEPENDENCIES = "Dependencies"
+
+
+ALL_DECK_FIELDS = tuple(DeckField)  # flytekit 1.16's default
+
+
+def deck_fields_of(fields: Iterable[DeckField | str] | None) -> tuple[DeckField, ...]:
+    """Checked deck fields (their names as strings are taken too); ``None`` means none."""
+    checked = []
+    for field in fields or ():
+        try:
+            checked.append(DeckField(field))
+        except ValueError:
+            names = ", ".join(f"DeckField.{member.name}" for member in DeckField)
+            raise ValueError(f"deck_fields: {field!r} is not a deck field; use {names}") from None
+    return tuple(checked)
 
 
 class Cache(Record):

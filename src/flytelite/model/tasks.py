@@ -7,13 +7,24 @@ import datetime
 import functools
 import sys
 import types
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..runtime.context import ExecutionContext, current_context, use_context
 from ..support.dotted import object_at
 from ..types import BlobPaths, decode_map_bytes, encode_literals, literal_map_bytes, storing_blobs
 from .interface import Interface, interface_of
-from .metadata import Cache, ExtendedResources, PodTemplate, ResourceSpec, Resources, Secret, TaskMetadata
+from .metadata import (
+    ALL_DECK_FIELDS,
+    Cache,
+    DeckField,
+    ExtendedResources,
+    PodTemplate,
+    ResourceSpec,
+    Resources,
+    Secret,
+    TaskMetadata,
+    deck_fields_of,
+)
 
 if TYPE_CHECKING:
     from flyteidl.core import interface_pb2, literals_pb2
@@ -73,19 +84,24 @@ class Task:
         task_resolver: Any = None,
         extended_resources: ExtendedResources | None = None,
         pod_template: PodTemplate | None = None,
+        pickle_untyped: bool = False,
+        deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
+        docs: Any = None,
         reusable: bool = False,
     ) -> None:
         if reusable and getattr(task_config, "task_type", None):
             raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
-        self.python_interface: Interface = interface_of(fn)
+        self.python_interface: Interface = interface_of(fn, pickle_untyped)
         self.metadata = metadata
         self.resources = resources
         self.environment = dict(environment or {})
         self.container_image = container_image
         self.secret_requests = list(secret_requests or [])
         self.enable_deck = enable_deck
+        self.deck_fields = deck_fields_of(deck_fields)
+        self._docs = docs
         self.task_config = task_config
         self._task_resolver = task_resolver
         self.extended_resources = extended_resources or ExtendedResources()
@@ -97,6 +113,13 @@ class Task:
     @property
     def function(self) -> Callable[..., Any]:
         return self._fn
+
+    @functools.cached_property
+    def documentation(self) -> Any:
+        """The task's ``Documentation`` as flytekit registers it (``docs=`` and the docstring)."""
+        from .documentation import documentation_of
+
+        return documentation_of(self._fn, self._docs)
 
     @property
     def task_type(self) -> str:
@@ -235,6 +258,9 @@ def task(
     labels: dict[str, str] | None = None,
     annotations: dict[str, str] | None = None,
     enable_deck: bool = False,
+    pickle_untyped: bool = False,
+    deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
+    docs: Any = None,
     task_config: Any = None,
     task_resolver: Any = None,
     reusable: bool = False,
@@ -244,6 +270,11 @@ def task(
 
     ``reusable=True`` gives the task the type ``flytelite serve`` runs, in warm workers instead of a pod.
     """
+    if docs is not None:
+        from .documentation import Documentation
+
+        if not isinstance(docs, Documentation):
+            raise ValueError(f"docs takes a flytelite Documentation, not {type(docs).__name__}")
     if pod_template is not None and not isinstance(pod_template, PodTemplate):
         raise ValueError(f"pod_template takes a flytelite PodTemplate, not {type(pod_template).__name__}")
     metadata = TaskMetadata.with_cache(
@@ -275,6 +306,9 @@ def task(
             task_resolver=task_resolver,
             extended_resources=extended,
             pod_template=pod_template,
+            pickle_untyped=pickle_untyped,
+            deck_fields=deck_fields,
+            docs=docs,
             reusable=reusable,
         )
 

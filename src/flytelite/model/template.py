@@ -186,6 +186,19 @@ def _move_to_pod(template: tasks_pb2.TaskTemplate, task: Any, images: dict[str, 
     template.config["primary_container_name"] = pod.primary_container_name
 
 
+def to_task_spec(task: Any, settings: SerializationSettings) -> Any:
+    """flyteidl's ``admin.TaskSpec``: the template and the task's description (``docs=``), as flytekit registers it."""
+    from flyteidl.admin import task_pb2
+
+    from .documentation import description_of
+
+    spec = task_pb2.TaskSpec(template=to_task_template(task, settings))
+    documentation = getattr(task, "documentation", None)
+    if documentation is not None:
+        spec.description.CopyFrom(description_of(documentation))
+    return spec
+
+
 def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
     """The ``TaskTemplate`` of a task."""
     interface = getattr(task, "registered_interface", None) or task.interface

@@ -61,8 +61,9 @@ class Secrets:
     """Secrets mounted by Flyte, as environment variables or files.
 
     A secret ``(group, key)`` is looked up as the variable ``_FSEC_<GROUP>_<KEY>`` and then as the file
-    ``/etc/flyte/secrets/<group>/<key>`` (prefix and folder follow ``FLYTE_SECRETS_ENV_PREFIX`` and
-    ``FLYTE_SECRETS_DEFAULT_DIR``). Values are never part of a repr or a log line.
+    ``/etc/flyte/secrets/<group>/<key>`` (prefixes and folder follow ``FLYTE_SECRETS_ENV_PREFIX``,
+    ``FLYTE_SECRETS_FILE_PREFIX`` and ``FLYTE_SECRETS_DEFAULT_DIR``); a ``group_version`` goes between
+    group and key in both, as in flytekit. Values are never part of a repr or a log line.
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
@@ -72,22 +73,72 @@ class Secrets:
     def _environ(self) -> Mapping[str, str]:
         return os.environ if self._fixed_environ is None else self._fixed_environ
 
-    def get(self, group: str, key: str | None = None) -> str:
+    def get(self, group: str, key: str | None = None, group_version: str | None = None) -> str:
         env_prefix = self._environ.get("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_")
-        env_name = f"{env_prefix}{group}_{key}" if key else f"{env_prefix}{group}"
+        env_name = env_prefix + "_".join(part.upper() for part in (group, group_version, key) if part)
         value = self._environ.get(env_name.upper())
         if value is not None:
             return value
-        folder = self._environ.get("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets")
-        path = os.path.join(folder, group.lower(), key.lower()) if key else os.path.join(folder, group.lower())
+        path = self.get_secrets_file(group, key, group_version)
         try:
             with open(path) as f:
                 return f.read().strip()
         except OSError:
             raise KeyError(f"secret {group}/{key or ''} not found: set {env_name.upper()} or mount {path}") from None
 
+    def get_secrets_file(self, group: str, key: str | None = None, group_version: str | None = None) -> str:
+        """The path where the secret is (or would be) mounted as a file, as flytekit computes it."""
+        folder = self._environ.get("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets")
+        parts = [part.lower() for part in (group, group_version, key) if part]
+        parts[-1] = self._environ.get("FLYTE_SECRETS_FILE_PREFIX", "").strip() + parts[-1]
+        return os.path.join(folder, *parts)
+
     def __repr__(self) -> str:
         return "Secrets(<hidden>)"
+
+
+class Deck:
+    """A named tab of the attempt's deck page, holding HTML.
+
+    ``Deck(name, html)`` registers the deck in ``current_context().decks``; :meth:`detached` makes
+    one that is not registered. The HTML is the user's own and is put on the page as it is; the
+    name is escaped. It lives here, beside the context that holds decks (``default_deck`` makes
+    one); ``deck`` renders them.
+    """
+
+    __slots__ = ("name", "_parts")
+
+    def __init__(self, name: str, html: str = "") -> None:
+        self.name = str(name)
+        self._parts: list[str] = [html] if html else []
+        current_context().decks.append(self)
+
+    @classmethod
+    def detached(cls, name: str, html: str = "") -> Deck:
+        """A deck that is not registered in any context."""
+        deck = cls.__new__(cls)
+        Deck._init_detached(deck, name, html)
+        return deck
+
+    def _init_detached(self, name: str, html: str) -> None:
+        self.name = str(name)
+        self._parts = [html] if html else []
+
+    @property
+    def html(self) -> str:
+        return "".join(self._parts)
+
+    @html.setter
+    def html(self, value: str) -> None:
+        self._parts = [value] if value else []
+
+    def append(self, html: str) -> Deck:
+        """Add ``html`` at the end of the deck; returns the deck, so calls can be chained."""
+        self._parts.append(html)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {len(self.html)} characters)"
 
 
 class ExecutionContext(Record):
@@ -114,6 +165,16 @@ class ExecutionContext(Record):
         self.decks = [] if decks is None else decks
         self.enable_deck = enable_deck
         self.secrets = secrets or Secrets()
+
+    @property
+    def default_deck(self) -> Any:
+        """The task's "default" deck (made on first use), as flytekit's ``current_context().default_deck``."""
+        for deck in self.decks:
+            if getattr(deck, "name", None) == "default":
+                return deck
+        deck = Deck.detached("default")
+        self.decks.append(deck)
+        return deck
 
     @property
     def logger(self) -> Any:

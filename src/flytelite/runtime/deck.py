@@ -19,10 +19,10 @@ import functools
 import itertools
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from .context import ExecutionContext, current_context
+from .context import Deck, ExecutionContext, current_context
 
 __all__ = [
     "Deck",
@@ -43,6 +43,8 @@ MAX_CELLS = 3000  # values rendered in one render_value call, all levels togethe
 MAX_CHARS = 10_000  # characters shown of one string or repr
 MAX_ERROR_CHARS = 200_000  # characters shown of an error message
 
+STANDARD_FIELDS = ("Input", "Output", "Timeline")  # the decks of a task that names none (not flytekit's SOURCE_CODE, DEPENDENCIES)
+
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -52,49 +54,6 @@ def _esc(text: str) -> str:
 
 
 # --- decks --------------------------------------------------------------------------------------
-
-
-class Deck:
-    """A named tab of the attempt's deck page, holding HTML.
-
-    ``Deck(name, html)`` registers the deck in ``current_context().decks``; :meth:`detached` makes
-    one that is not registered. The HTML is the user's own and is put on the page as it is; the
-    name is escaped.
-    """
-
-    __slots__ = ("name", "_parts")
-
-    def __init__(self, name: str, html: str = "") -> None:
-        self.name = str(name)
-        self._parts: list[str] = [html] if html else []
-        current_context().decks.append(self)
-
-    @classmethod
-    def detached(cls, name: str, html: str = "") -> Deck:
-        """A deck that is not registered in any context."""
-        deck = cls.__new__(cls)
-        Deck._init_detached(deck, name, html)
-        return deck
-
-    def _init_detached(self, name: str, html: str) -> None:
-        self.name = str(name)
-        self._parts = [html] if html else []
-
-    @property
-    def html(self) -> str:
-        return "".join(self._parts)
-
-    @html.setter
-    def html(self, value: str) -> None:
-        self._parts = [value] if value else []
-
-    def append(self, html: str) -> Deck:
-        """Add ``html`` at the end of the deck; returns the deck, so calls can be chained."""
-        self._parts.append(html)
-        return self
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, {len(self.html)} characters)"
 
 
 class Timeline(Deck):
@@ -323,6 +282,14 @@ def _named_values_html(values: Mapping[str, Any] | None, what: str) -> str:
     return f'<table class="kv"><thead><tr><th>name</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>'
 
 
+def _dependencies_html() -> str:
+    from importlib import metadata
+
+    installed = sorted({(dist.metadata["Name"] or "?", dist.version) for dist in metadata.distributions()}, key=lambda d: d[0].lower())
+    rows = "".join(f'<tr><td class="k">{_esc(name)}</td><td>{_esc(version)}</td></tr>' for name, version in installed)
+    return f'<table class="kv"><thead><tr><th>package</th><th>version</th></tr></thead><tbody>{rows}</tbody></table>'
+
+
 def _duration(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.1f} ms"
@@ -362,11 +329,15 @@ def build_decks(
     timings: Sequence[tuple[str, float, float]],
     user_decks: Iterable[Deck],
     error: str | None = None,
+    fields: Collection[str] = STANDARD_FIELDS,
+    source_code: str | None = None,
 ) -> list[Deck]:
     """The attempt's decks: the standard ones, then the user's, none of them registered anywhere.
 
-    Inputs, Outputs and Timeline; when ``error`` is given (the task failed), an Error deck with the
-    message comes first, in place of Outputs. ``timings`` are flytelite's steps as
+    Of Inputs, Outputs, Timeline, Source Code (``source_code``) and Dependencies (the installed
+    distributions), those ``fields`` names (flytekit's deck field names: "Input", "Output",
+    "Timeline", "Source Code", "Dependencies"); when ``error`` is given (the task failed), an Error
+    deck with the message comes first, in place of Outputs. ``timings`` are flytelite's steps as
     ``(step label, start, end)``; the spans of any :class:`Timeline` among ``user_decks`` are
     drawn on the same Timeline tab, and the other user decks follow in their order.
     """
@@ -383,10 +354,17 @@ def build_decks(
     if error is not None:
         message = error if len(error) <= MAX_ERROR_CHARS else error[:MAX_ERROR_CHARS] + f"\n… and {len(error) - MAX_ERROR_CHARS:,} more characters"
         decks.append(Deck.detached("Error", f'<p class="err-title">{_esc(task_name)} failed</p><pre class="err">{_esc(message)}</pre>'))
-    decks.append(Deck.detached("Inputs", _named_values_html(inputs, "inputs")))
-    if error is None:
+    if "Input" in fields:
+        decks.append(Deck.detached("Inputs", _named_values_html(inputs, "inputs")))
+    if error is None and "Output" in fields:
         decks.append(Deck.detached("Outputs", _named_values_html(outputs, "outputs")))
-    decks.append(Deck.detached("Timeline", _timeline_html(list(timings), user_spans)))
+    if "Timeline" in fields:
+        decks.append(Deck.detached("Timeline", _timeline_html(list(timings), user_spans)))
+    if "Source Code" in fields:
+        shown = f"<pre>{_esc(source_code)}</pre>" if source_code else '<p class="dim">The source code is not available.</p>'
+        decks.append(Deck.detached("Source Code", shown))
+    if "Dependencies" in fields:
+        decks.append(Deck.detached("Dependencies", _dependencies_html()))
     decks.extend(others)
     return decks
 

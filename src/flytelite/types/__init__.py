@@ -12,7 +12,8 @@ where the caller's :class:`BlobPaths` says.
 The modules behind this surface are private: ``_base`` (the leaf every codec imports),
 ``_builtins``, ``_registry`` (finds and caches codecs; optional kinds are imported on first use),
 ``_structured`` (dataclasses, pydantic, untyped dicts), ``files`` (File and Directory), ``_pickled``, ``_dataframes``,
-``_literal_bytes`` and ``_conversions``.
+``_literal_bytes`` and ``_conversions``; the public ``files`` (File, Directory), ``datasets``
+(StructuredDataset, kwtypes) and ``annotations`` (HashMethod, BatchSize).
 """
 
 from __future__ import annotations

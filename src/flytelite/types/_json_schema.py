@@ -65,4 +65,6 @@ def field_schema(py_type: Any) -> dict[str, Any]:
         return dataclass_schema(py_type)
     if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
         return {"enum": [member.value for member in py_type]}
+    if hasattr(py_type, "__flytelite_json_schema__"):
+        return py_type.__flytelite_json_schema__()
     return {}

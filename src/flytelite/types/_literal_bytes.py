@@ -17,11 +17,12 @@ from google.protobuf.message import DecodeError
 
 from .. import io
 from ._base import LiteralMismatch, type_name
-from ._builtins import ListCodec
+from ._builtins import ListCodec, StrCodec
 
 _CHUNK = 8192  # elements converted per protobuf message: bounds memory, keeps per-message overhead small
 _LENGTH_DELIMITED = 2
 _LITERAL_COLLECTION = 2  # Literal.collection
+_TO_STRING_VALUE = (1, 1, 3)  # Literal.scalar, Scalar.primitive, Primitive.string_value
 
 
 class MalformedLiteral(ValueError):
@@ -101,6 +102,22 @@ def _only_collection(data: Any, start: int, end: int) -> tuple[int, int] | None:
     return None
 
 
+def _only_string(data: Any, start: int, end: int) -> str | None:
+    """The text of a literal that holds a string and nothing else, decoded straight from the bytes.
+
+    Parsed into a protobuf first, a large string would be held three times at once (bytes, message, str).
+    """
+    for number in _TO_STRING_VALUE:
+        found = list(fields(data, start, end))
+        if len(found) != 1 or found[0][0] != number or found[0][1] != _LENGTH_DELIMITED:
+            return None
+        start, end = found[0][2], found[0][3]
+    try:
+        return str(memoryview(data)[start:end], "utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedLiteral(f"a string that is not UTF-8: {exc}") from None
+
+
 def _chunk_spans(data: Any, start: int, end: int) -> Iterator[tuple[int, int, int]]:
     """``(first element index, start, end)`` of runs of up to ``_CHUNK`` elements of a collection."""
     chunk_start, count, first, pos = start, 0, 0, start
@@ -123,7 +140,7 @@ def _chunk_spans(data: Any, start: int, end: int) -> Iterator[tuple[int, int, in
 
 def _parse(message_type: Any, data: Any, start: int, end: int) -> Any:
     try:
-        return message_type.FromString(bytes(data[start:end]))
+        return message_type.FromString(memoryview(data)[start:end])  # a view: no copy of a large literal
     except DecodeError as exc:
         raise MalformedLiteral(f"not a {message_type.__name__}: {exc}") from None
 
@@ -133,6 +150,8 @@ def decode_literal(codec: Any, data: Any, start: int, end: int) -> Any:
 
     An offloaded literal (``offloaded_metadata``, written by an upstream task) is read from its URI.
     """
+    if type(codec) is StrCodec and (text := _only_string(data, start, end)) is not None:
+        return text
     collection = _only_collection(data, start, end) if isinstance(codec, ListCodec) else None
     if collection is None:
         lit = _parse(literals_pb2.Literal, data, start, end)

@@ -17,8 +17,12 @@ PICKLE_FORMAT = "PythonPickle"
 class PickleCodec(Codec):
     union_tag = "FlytePickle"
 
-    def __init__(self, py_type: type) -> None:
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, self.instance_of)
+
+    def __init__(self, py_type: Any) -> None:
         self.py_type = py_type
+        self.instance_of = object if py_type is Any else py_type  # typing.Any cannot be an isinstance target
         lt = types_pb2.LiteralType(blob=types_pb2.BlobType(format=PICKLE_FORMAT))
         lt.metadata.update({"python_class_name": str(py_type)})
         self.literal_type = lt
@@ -26,7 +30,7 @@ class PickleCodec(Codec):
     def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
         import cloudpickle
 
-        if not isinstance(value, self.py_type):
+        if not isinstance(value, self.instance_of):
             raise self.mismatch(f"{type(value).__name__} {value!r}"[:160])
         data = cloudpickle.dumps(value)
         # flytekit's layout: <raw prefix>/<random hex>/<md5 of the pickle>
@@ -43,6 +47,6 @@ class PickleCodec(Codec):
         if lit.scalar.WhichOneof("value") != "blob" or blob.metadata.type.format != PICKLE_FORMAT:
             raise self.mismatch(describe_literal(lit))
         value = cloudpickle.loads(io.read_bytes(blob.uri))
-        if not isinstance(value, self.py_type):
+        if not isinstance(value, self.instance_of):
             raise self.mismatch(f"a pickle of {type(value).__name__}")
         return value

@@ -75,13 +75,13 @@ def _build_codec(py_type: Any) -> Codec:
 
 
 def _build_codec_of(py_type: Any) -> Codec:
+    origin = typing.get_origin(py_type)
+    args = typing.get_args(py_type)
+    if origin is typing.Annotated:  # first: its extras may be unhashable (kwtypes(...) is a dict)
+        return _annotated_codec(args[0], args[1:])
     simple = _SIMPLE_CODECS.get(py_type)
     if simple is not None:
         return simple()
-    origin = typing.get_origin(py_type)
-    args = typing.get_args(py_type)
-    if origin is typing.Annotated:
-        return codec_for(args[0])
     if origin in (typing.Union, types.UnionType):
         return UnionCodec(py_type, [codec_for(arg) for arg in args])
     if origin is list:
@@ -102,6 +102,10 @@ def _build_codec_of(py_type: Any) -> Codec:
         return _structured().UntypedDictCodec()
     if isinstance(py_type, type):
         return _codec_for_class(py_type)
+    if py_type is typing.Any:  # flytekit pickles whatever arrives
+        from ._pickled import PickleCodec
+
+        return PickleCodec(py_type)
     raise UnsupportedType(f"{type_name(py_type)} cannot be expressed as a Flyte type")
 
 
@@ -109,6 +113,29 @@ def _structured() -> Any:
     from . import _structured
 
     return _structured
+
+
+def _datasets() -> Any:
+    from . import _dataframes
+
+    return _dataframes
+
+
+def _annotated_codec(base: Any, extras: tuple[Any, ...]) -> Codec:
+    from .annotations import HashedCodec, HashMethod
+
+    codec = _table_codec(base, extras) if _datasets().is_table_class(base) else codec_for(base)  # columns, format
+    hashing = [extra for extra in extras if isinstance(extra, HashMethod)]
+    return HashedCodec(codec, hashing[0]) if hashing else codec
+
+
+def _table_codec(py_type: type, annotations: tuple[Any, ...]) -> Codec:
+    codec = _datasets().dataset_codec(py_type, annotations)
+    if codec is None:
+        from ._pickled import PickleCodec  # a pandas DataFrame without pyarrow
+
+        return PickleCodec(py_type)
+    return codec
 
 
 # Class (by dotted name: "module.QualName") -> the factory of its codec, for the class and its subclasses.
@@ -152,12 +179,8 @@ def _codec_for_class(py_type: type) -> Codec:
     blob_codec = _blob_codec(py_type)
     if blob_codec is not None:
         return blob_codec
-    if getattr(py_type, "__module__", "").startswith("pandas"):  # pandas is imported only for its own classes
-        from ._dataframes import dataframe_codec
-
-        frame_codec = dataframe_codec(py_type)
-        if frame_codec is not None:
-            return frame_codec
+    if _datasets().is_table_class(py_type):
+        return _table_codec(py_type, ())
     if py_type in (tuple, set, frozenset, list):
         raise UnsupportedType(f"{py_type.__name__} is not a Flyte type: use list[T] with an element type")
     from ._pickled import PickleCodec

@@ -42,6 +42,11 @@ def _struct_literal_type(field_types: dict[str, Any], schema: Callable[[], dict[
     lt = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRUCT, annotation=_msgpack_annotation())
     # Field types first: they reject what cannot be expressed (a type containing itself) before the schema is built.
     for name, field_type in field_types.items():
+        if getattr(field_type, "__module__", "").startswith("pandas"):  # flytekit cannot serialize one either
+            raise UnsupportedType(
+                f"field {name!r} is a pandas {type_name(field_type)}: a data frame inside a dataclass or pydantic model "
+                "must be a StructuredDataset (StructuredDataset(dataframe=df)), as in flytekit"
+            )
         lt.structure.dataclass_type[name].CopyFrom(codec_for(field_type).literal_type)
     lt.metadata.update(schema())
     return lt
@@ -258,8 +263,9 @@ def _encoder(py_type: Any) -> Callable[[Any], Any]:
         return _checked(py_type, lambda v: isinstance(v, py_type), lambda v: v.value)
     if dataclasses.is_dataclass(py_type):
         return _dataclass_encoder(py_type)
-    if isinstance(py_type, type) and hasattr(py_type, "__flytelite_path__"):
-        return lambda v: {"path": v.__flytelite_path__()}
+    if isinstance(py_type, type) and hasattr(py_type, "__flytelite_to_builtin__"):  # File, Directory, StructuredDataset
+        # a parent class is taken too: a plain File where a File["csv"] is declared
+        return _checked(py_type, lambda v: type(v) in py_type.__mro__ or isinstance(v, py_type), lambda v: v.__flytelite_to_builtin__())
     return _identity
 
 
@@ -310,9 +316,16 @@ def _decoder(py_type: Any) -> Callable[[Any, bool], Any]:
         return simple
     if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
         return _enum_decoder(py_type)
-    if isinstance(py_type, type) and hasattr(py_type, "__flytelite_path__"):
-        return lambda data, lenient: py_type(data["path"] if isinstance(data, dict) else data)
+    if isinstance(py_type, type) and hasattr(py_type, "__flytelite_from_builtin__"):
+        return lambda data, lenient: _from_builtin_hook(py_type, data)
     raise LiteralMismatch(f"{type_name(py_type)} cannot appear inside a dataclass")
+
+
+def _from_builtin_hook(py_type: type, data: Any) -> Any:
+    try:
+        return py_type.__flytelite_from_builtin__(data)
+    except ValueError:
+        raise _bad(py_type, data) from None
 
 
 def _typed_check(py_type: Any, builtin: type) -> Callable[[Any, bool], Any]:

@@ -2,8 +2,9 @@
 
 As inputs they point at a URI and download lazily, on ``download()``, ``os.fspath`` or ``open()``
 (``open()`` of a remote file streams without a full download). As outputs a local file or folder is
-uploaded under the raw output prefix (``<raw>/<random hex>/<name>``); a remote URI passes through
-without copying.
+uploaded under the raw output prefix (``<raw>/<random hex>/<name>``), or to ``remote_path`` when one
+is given (``remote_path=False``: not uploaded, its path travels as it is, as in flytekit); a remote
+URI passes through without copying.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 from flyteidl.core import literals_pb2, types_pb2
 
@@ -34,8 +35,9 @@ def _local_download_path(uri: str) -> str:
 class _PathValue(os.PathLike):
     """Shared behaviour of files and folders: a URI, and a local copy made on demand."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], remote_path: str | bool | None = None) -> None:
         self.path = os.fspath(path)
+        self.remote_path = remote_path
         self._local: str | None = None if io.is_remote(self.path) else io.to_local_path(self.path)
 
     @property
@@ -58,14 +60,24 @@ class _PathValue(os.PathLike):
         return self.download()
 
     def __flytelite_path__(self) -> str:
-        """The URI this value travels as, uploading a local one under the raw output prefix."""
-        if self.remote:
+        """The URI this value travels as, uploading a local one (to ``remote_path`` or under the raw output prefix)."""
+        if self.remote or self.remote_path is False:
             return self.path
-        target = io.join(_random_prefix(), os.path.basename(os.path.abspath(self.path)))
+        target = self.remote_path if isinstance(self.remote_path, str) else self._random_target()
         self._upload(target)
         return target
 
-    # --- as a pydantic field: {"path": uri} in JSON, as flytekit writes FlyteFile fields ---
+    def _random_target(self) -> str:
+        return io.join(_random_prefix(), os.path.basename(os.path.abspath(self.path)))
+
+    # --- as a dataclass or pydantic field: {"path": uri}, as flytekit writes FlyteFile fields ---
+
+    def __flytelite_to_builtin__(self) -> dict[str, str]:
+        return {"path": self.__flytelite_path__()}
+
+    @classmethod
+    def __flytelite_from_builtin__(cls, data: Any) -> Any:
+        return cls._from_pydantic(data)
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
@@ -74,7 +86,7 @@ class _PathValue(os.PathLike):
         return core_schema.no_info_plain_validator_function(
             cls._from_pydantic,
             serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda value: {"path": value.__flytelite_path__()}, when_used="json"
+                lambda value: value.__flytelite_to_builtin__(), when_used="json"
             ),
         )
 
@@ -120,8 +132,13 @@ class File(_PathValue):
     def _upload(self, target: str) -> None:
         io.put_file(self._local or self.path, target)
 
+    @classmethod
+    def new_remote_file(cls, name: str | None = None) -> File:
+        """A new file under the raw output prefix, to write with ``open("w")`` and return (flytekit's ``new_remote_file``)."""
+        return cls(io.join(_random_prefix(), name or secrets.token_hex(8)))
+
     def open(self, mode: str = "rb", **kwargs: Any) -> IO[Any]:
-        """Open for reading (remote files stream) or, for a local file, for writing."""
+        """Open for reading (remote files stream) or writing (a remote file is uploaded when closed)."""
         if self.remote and mode in ("rb", "r"):
             stream = io.open_read(self.path)
             if mode == "r":
@@ -129,7 +146,26 @@ class File(_PathValue):
 
                 return std_io.TextIOWrapper(stream, **kwargs)
             return stream
+        if mode[0] in "wx":
+            if self.remote:
+                return _upload_on_close(self.path, _local_download_path(self.path), mode, **kwargs)
+            os.makedirs(os.path.dirname(os.path.abspath(self.download())), exist_ok=True)  # a new file's folder
         return open(self.download(), mode, **kwargs)
+
+
+def _upload_on_close(uri: str, local_path: str, mode: str, **kwargs: Any) -> IO[Any]:
+    os.makedirs(os.path.dirname(local_path), exist_ok=True)
+    handle = open(local_path, mode, **kwargs)
+    close = handle.close
+
+    def close_and_upload() -> None:
+        if handle.closed:
+            return
+        close()
+        io.put_file(local_path, uri)
+
+    handle.close = close_and_upload  # type: ignore[method-assign]
+    return handle
 
 
 @functools.lru_cache(maxsize=None)
@@ -153,12 +189,25 @@ class Directory(_PathValue):
     def _upload(self, target: str) -> None:
         io.put_dir(self._local or self.path, target)
 
-    def __flytelite_path__(self) -> str:
-        if self.remote:
-            return self.path
-        target = _random_prefix()
-        self._upload(target)
-        return target
+    def _random_target(self) -> str:
+        return _random_prefix()
+
+    def new_file(self, name: str | None = None) -> File:
+        """A file inside this folder (a random name when none is given), as flytekit's ``new_file``."""
+        return File(io.join(self.path, name or secrets.token_hex(8)))
+
+    def crawl(self, maxdepth: int | None = None, topdown: bool = True) -> Iterator[tuple[str, str]]:
+        """``(folder, relative path)`` of every file inside, as flytekit's ``crawl``.
+
+        A remote folder is downloaded first (flytelite's storage layer lists nothing on its own)."""
+        root = self.download()
+        for base, _folders, names in os.walk(root, topdown=topdown):
+            relative_base = os.path.relpath(base, root)
+            depth = 0 if relative_base == "." else relative_base.count(os.sep) + 1
+            if maxdepth is not None and depth >= maxdepth:
+                continue
+            for name in sorted(names):
+                yield self.path, os.path.normpath(os.path.join(relative_base, name))
 
 
 class _BlobCodec(Codec):

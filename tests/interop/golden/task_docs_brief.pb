@@ -1,0 +1,2 @@
+Only short."
+https://github.com/acme/repo

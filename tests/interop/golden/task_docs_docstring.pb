@@ -1,0 +1,3 @@
+Doubles a number.-
+)Longer text about
+doubling, in two lines.
