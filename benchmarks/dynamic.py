@@ -118,7 +118,7 @@ def main() -> None:
         if options.flytekit_venv is None:
             print("flytekit: not measured (no --flytekit-venv given)")
             return
-        fk_times, fk_rss, fk_size = flytekit_side(Path(options.flytekit_venv), workdir, options.calls, options.flytekit_runs)
+        fk_times, fk_rss, fk_size = flytekit_side(Path(options.flytekit_venv).resolve(), workdir, options.calls, options.flytekit_runs)
         report("flytekit", options.calls, fk_times, fk_rss, fk_size)
         print(f"speed-up: {statistics.median(fk_times) / statistics.median(times):.1f}x, "
               f"memory: {statistics.median(fk_rss) / statistics.median(rss):.1f}x less")
