@@ -109,6 +109,15 @@ def codec_for(py_type: Any) -> Codec:
     return _lookup(py_type)
 
 
+def self_converting_schema(validate: Callable[[Any], Any]) -> Any:
+    """The pydantic core schema of a class that converts itself to builtins (``__flytelite_to_builtin__``)
+    and back (``validate``): how ``File`` and ``StructuredDataset`` fields of a pydantic model travel."""
+    from pydantic_core import core_schema
+
+    serialize = core_schema.plain_serializer_function_ser_schema(lambda value: value.__flytelite_to_builtin__(), when_used="json")
+    return core_schema.no_info_plain_validator_function(validate, serialization=serialize)
+
+
 # --- where blobs go -----------------------------------------------------------------------------
 
 

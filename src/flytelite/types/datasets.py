@@ -17,7 +17,7 @@ from typing import Any
 
 from flyteidl.core import literals_pb2
 
-from ._base import codec_for
+from ._base import codec_for, self_converting_schema
 
 PARQUET = "parquet"
 CSV = "csv"
@@ -92,14 +92,7 @@ class StructuredDataset:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
-
-        return core_schema.no_info_plain_validator_function(
-            cls.__flytelite_from_builtin__,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda value: value.__flytelite_to_builtin__(), when_used="json"
-            ),
-        )
+        return self_converting_schema(cls.__flytelite_from_builtin__)
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:

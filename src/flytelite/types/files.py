@@ -17,7 +17,7 @@ from typing import IO, Any, Iterator
 from flyteidl.core import literals_pb2, types_pb2
 
 from .. import io
-from ._base import Codec, blob_paths, describe_literal
+from ._base import Codec, blob_paths, describe_literal, self_converting_schema
 
 SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
 MULTIPART = types_pb2.BlobType.BlobDimensionality.MULTIPART
@@ -81,14 +81,7 @@ class _PathValue(os.PathLike):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
-
-        return core_schema.no_info_plain_validator_function(
-            cls._from_pydantic,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                lambda value: value.__flytelite_to_builtin__(), when_used="json"
-            ),
-        )
+        return self_converting_schema(cls._from_pydantic)
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
