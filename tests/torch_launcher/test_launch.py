@@ -62,6 +62,13 @@ def test_forked_workers_use_one_thread_each_and_hand_back_decks() -> None:
     assert parent.decks == ["deck from rank 0"]
 
 
+def test_a_forked_worker_never_collects_what_it_inherited() -> None:
+    # Collecting the parent's objects in a forked child crashed it (SIGSEGV while garbage-collecting,
+    # seen when earlier launches had run in the same parent); the worker freezes them instead.
+    assert elastic("fork").run_function(torch_examples.frozen_object_count, {}) > 1000
+    assert elastic("spawn").run_function(torch_examples.frozen_object_count, {}) == 0
+
+
 @pytest.mark.parametrize("start_method", START_METHODS)
 def test_a_raising_worker_becomes_a_task_error_with_its_traceback(start_method: str) -> None:
     with pytest.raises(TaskError) as failed:

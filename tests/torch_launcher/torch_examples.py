@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -87,3 +88,8 @@ def wait_forever(pid_dir: str) -> None:
 def exit_quietly() -> int:
     """Every rank leaves with status 0 before returning."""
     sys.exit(0)
+
+
+def frozen_object_count() -> int:
+    """How many objects the worker's garbage collector leaves alone (those it inherited at a fork)."""
+    return gc.get_freeze_count()

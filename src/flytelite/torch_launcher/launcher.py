@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import logging
 import os
 import signal
@@ -117,6 +118,9 @@ def _entrypoint(start_method: str, job: _worker.WorkerJob, launch_dir: str) -> t
     if start_method == "fork":
         # The forked worker inherits the function and its inputs through this closure.
         def run_forked_worker() -> None:
+            # What the parent made stays the parent's: the collector must not walk it here, where
+            # objects tied to the parent's threads (which a fork does not copy) can crash it.
+            gc.freeze()
             _worker.run(job)
 
         return run_forked_worker, ()
