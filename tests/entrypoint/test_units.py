@@ -335,3 +335,9 @@ def test_execute_in_process_writes_one_verdict(tmp_path, in_task_dir):
     assert os.listdir(tmp_path / "out") == ["error.pb"]
     doc = errors_pb2.ErrorDocument.FromString((tmp_path / "out" / "error.pb").read_bytes())
     assert "boom with value 5" in doc.error.message
+
+
+def test_every_step_names_itself_for_the_timeline():
+    labels = [step.label for step in pipeline.EXECUTE_STEPS]
+    assert labels[:4] == ["preparing the context", "installing runtime packages", "loading the task", "reading inputs"]
+    assert len(set(labels)) == len(labels) and all(labels)

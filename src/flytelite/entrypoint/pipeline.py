@@ -366,7 +366,7 @@ def _run_steps(attempt: Attempt, steps: tuple[Step, ...]) -> None:
         try:
             step(attempt)
         finally:  # the failing step too: the deck's timeline shows where the time went
-            attempt.timings.append((getattr(step, "label", step.__name__), started, time.time()))
+            attempt.timings.append((step.label, started, time.time()))  # type: ignore[attr-defined]
 
 
 def run_execute(options: dict[str, Any], map_task: bool = False) -> int:
