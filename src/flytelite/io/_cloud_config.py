@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .credentials import AZURE_ACCOUNT_KEYS, AZURE_CLIENT_SECRETS, AZURE_CONNECTION_STRING, AZURE_SAS_TOKEN, parse_connection_string
 from ._errors import StorageError
 
 AZURE_SCHEMES = frozenset({"abfs", "abfss", "az"})
@@ -120,32 +121,22 @@ def gcs_endpoint(settings: dict[str, Any]) -> str:
 # ---- Azure --------------------------------------------------------------------------------------
 
 
-def parse_connection_string(text: str) -> dict[str, str]:
-    """``Name=value;Name=value`` of an Azure storage connection string (values may contain ``=``)."""
-    fields = {}
-    for part in text.split(";"):
-        name, sep, value = part.strip().partition("=")
-        if sep:
-            fields[name] = value
-    return fields
-
-
 def _first(*names: str) -> str | None:
     return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
 
 def azure_settings(location: Location, uri: str) -> dict[str, Any]:
     """obstore's ``AzureStore`` configuration for ``location``: connection string, then variables, then the URI."""
-    connection = parse_connection_string(os.environ.get("AZURE_STORAGE_CONNECTION_STRING", ""))
+    connection = parse_connection_string(os.environ.get(AZURE_CONNECTION_STRING, ""))
     chosen = {
         "account_name": location.account
         or _first("FLYTE_AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_ACCOUNT_NAME")
         or connection.get("AccountName"),
-        "account_key": _first("FLYTE_AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_ACCOUNT_KEY") or connection.get("AccountKey"),
-        "sas_key": _first("AZURE_STORAGE_SAS_TOKEN") or connection.get("SharedAccessSignature"),
+        "account_key": _first(*AZURE_ACCOUNT_KEYS) or connection.get("AccountKey"),
+        "sas_key": _first(AZURE_SAS_TOKEN) or connection.get("SharedAccessSignature"),
         "tenant_id": _first("FLYTE_AZURE_TENANT_ID", "AZURE_TENANT_ID"),
         "client_id": _first("FLYTE_AZURE_CLIENT_ID", "AZURE_CLIENT_ID"),
-        "client_secret": _first("FLYTE_AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET"),
+        "client_secret": _first(*AZURE_CLIENT_SECRETS),
         "endpoint": connection.get("BlobEndpoint") or _sovereign_endpoint(location),
     }
     settings = {name: value for name, value in chosen.items() if value}
@@ -173,5 +164,5 @@ def azure_endpoint(settings: dict[str, Any]) -> str:
 def secrets(settings: dict[str, Any]) -> tuple[str, ...]:
     """What must never appear in a message: the keys, tokens and secrets of ``settings``, the connection string."""
     found = [settings[k] for k in _SECRET_SETTINGS if settings.get(k)]
-    connection = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+    connection = os.environ.get(AZURE_CONNECTION_STRING)
     return tuple(found + ([connection] if connection else []))

@@ -27,6 +27,7 @@ from obstore.store import AzureStore, GCSStore, S3Store
 
 from . import _cloud_config, _retry
 from ._cloud_config import Location
+from .credentials import AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, FLYTE_AWS_SECRET_ACCESS_KEY
 from ._errors import StorageError
 from ._local import _atomic_write
 from ._progress import Progress
@@ -75,14 +76,14 @@ def _s3_settings() -> dict[str, str]:
     endpoint = env.get("FLYTE_AWS_ENDPOINT") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
         settings["endpoint"] = endpoint
-    if env.get("FLYTE_AWS_ACCESS_KEY_ID") and env.get("FLYTE_AWS_SECRET_ACCESS_KEY"):
+    if env.get("FLYTE_AWS_ACCESS_KEY_ID") and env.get(FLYTE_AWS_SECRET_ACCESS_KEY):
         settings["access_key_id"] = env["FLYTE_AWS_ACCESS_KEY_ID"]
-        settings["secret_access_key"] = env["FLYTE_AWS_SECRET_ACCESS_KEY"]
-    elif env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        settings["secret_access_key"] = env[FLYTE_AWS_SECRET_ACCESS_KEY]
+    elif env.get("AWS_ACCESS_KEY_ID") and env.get(AWS_SECRET_ACCESS_KEY):
         settings["access_key_id"] = env["AWS_ACCESS_KEY_ID"]
-        settings["secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
-        if env.get("AWS_SESSION_TOKEN"):
-            settings["session_token"] = env["AWS_SESSION_TOKEN"]
+        settings["secret_access_key"] = env[AWS_SECRET_ACCESS_KEY]
+        if env.get(AWS_SESSION_TOKEN):
+            settings["session_token"] = env[AWS_SESSION_TOKEN]
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if region:
         settings["region"] = region

@@ -5,20 +5,14 @@ from __future__ import annotations
 import os
 import re
 
-# Values of these variables (and of every mounted secret) never appear in a log line or message.
-_SECRET_VARIABLES = (
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "FLYTE_AWS_SECRET_ACCESS_KEY",
-    "AZURE_STORAGE_ACCOUNT_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",
-    "AZURE_CLIENT_SECRET",
-    "GOOGLE_SERVICE_ACCOUNT_KEY",
-)
+from ..io.credentials import AZURE_CONNECTION_STRING, CONNECTION_STRING_SECRET_FIELDS, SECRET_VARIABLES, parse_connection_string
+
+# Values of the storage credentials (one list, the storage layer's) and of every mounted secret never
+# appear in a log line or message; nor do the secret fields of a connection string.
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
 _KEY_VALUE = re.compile(
     r"(?i)(\b(?:password|passwd|secret|secret_key|secret_access_key|aws_secret_access_key|api_key|"
-    r"access_token|auth_token|session_token)\s*[=:]\s*)([^\s,;'\"]+)"
+    r"access_token|auth_token|session_token|" + "|".join(f.lower() for f in CONNECTION_STRING_SECRET_FIELDS) + r")\s*[=:]\s*)([^\s,;'\"]+)"
 )
 # The user:password of a URL (an endpoint such as http://user:pass@host), and the signature, credential
 # and token parameters of presigned and SAS URLs.
@@ -33,7 +27,9 @@ MASK = "***"
 
 def _secret_values() -> list[str]:
     prefix = os.environ.get("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_")
-    values = [os.environ.get(name, "") for name in _SECRET_VARIABLES]
+    values = [os.environ.get(name, "") for name in SECRET_VARIABLES]
+    connection = parse_connection_string(os.environ.get(AZURE_CONNECTION_STRING, ""))
+    values += [connection.get(field, "") for field in CONNECTION_STRING_SECRET_FIELDS]
     values += [value for name, value in os.environ.items() if name.startswith(prefix)]
     return sorted((v for v in values if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
 
