@@ -99,6 +99,9 @@ def _option_value(command: list[str], name: str) -> str | None:
 
 def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]) -> int:
     """:func:`fast_execute`, recording a failure (or a signal) before the child runs in the attempt's error document."""
+    from ..support.log_routing import route_stdlib_logging
+
+    route_stdlib_logging()  # the storage layer's progress lines while the archive downloads
     try:
         return fast_execute(distribution, dest_dir, command)
     except (Exception, TerminatedError) as exc:  # the attempt's verdict must be written

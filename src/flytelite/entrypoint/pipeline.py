@@ -232,7 +232,6 @@ def decode_inputs(attempt: Attempt) -> None:
 @step("running the task")
 def run_task(attempt: Attempt) -> None:
     task = attempt.task
-    route_stdlib_logging()
     try:
         with task_timeout(task.metadata.timeout):
             _run_or_compile(attempt)
@@ -411,6 +410,7 @@ def _end_forked_child(attempt: Attempt, status: int) -> None:
 
 
 def _execute(attempt: Attempt) -> int:
+    route_stdlib_logging()  # from the start: the storage layer's progress lines while the inputs download
     with terminate_on_sigterm():
         try:
             accept_held_sigterm()  # inside the try: a SIGTERM sent before the attempt began ends it with a document
