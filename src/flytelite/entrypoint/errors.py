@@ -8,6 +8,7 @@ Both are bounded, the cut marked: the backend downloads error documents of a few
 
 from __future__ import annotations
 
+import enum
 import importlib
 import os
 import time
@@ -21,10 +22,24 @@ from ..io import StorageError
 if TYPE_CHECKING:
     import traceback
 
-# flyteidl's ExecutionError.ErrorKind and ContainerError.Kind values; the error modules themselves
-# are imported only when a document is written.
-USER, SYSTEM = 1, 2
-NON_RECOVERABLE, RECOVERABLE = 0, 1
+
+
+class Origin(enum.IntEnum):
+    """Who is at fault: flyteidl's ``ExecutionError.ErrorKind`` (the error modules are imported only to write)."""
+
+    USER = 1
+    SYSTEM = 2
+
+
+class Kind(enum.IntEnum):
+    """Whether a retry may help: ``ContainerError.Kind``, the same values as ``AgentError.Kind``."""
+
+    NON_RECOVERABLE = 0
+    RECOVERABLE = 1
+
+
+USER, SYSTEM = Origin.USER, Origin.SYSTEM
+NON_RECOVERABLE, RECOVERABLE = Kind.NON_RECOVERABLE, Kind.RECOVERABLE
 
 MAX_SUMMARY_CHARS = 300
 MAX_MESSAGE_BYTES = 1 << 20  # the document's message, UTF-8 encoded
@@ -44,13 +59,18 @@ class UserCodeError(Exception):
 
 
 class Failure(Record):
-    """The content of one error document."""
+    """The content of one error document, and its encodings: the document itself, the fields a serve
+    worker reports (:meth:`to_fields`), the agent protocol's error (:func:`fill_agent_error`)."""
 
     __slots__ = ("code", "summary", "details", "origin", "recoverable", "timestamp")
 
-    def __init__(self, code: str, summary: str, details: str, origin: int, recoverable: bool, timestamp: float) -> None:
+    def __init__(self, code: str, summary: str, details: str, origin: Origin, recoverable: bool, timestamp: float) -> None:
         self.code, self.summary, self.details = code, _cut_summary(summary), details
-        self.origin, self.recoverable, self.timestamp = origin, recoverable, timestamp
+        self.origin, self.recoverable, self.timestamp = Origin(origin), recoverable, timestamp
+
+    @property
+    def kind(self) -> Kind:
+        return Kind.RECOVERABLE if self.recoverable else Kind.NON_RECOVERABLE
 
     def full_message(self, limit: int) -> str:
         """The message as it would be without the document's bound, cut at ``limit`` characters."""
@@ -78,11 +98,22 @@ class Failure(Record):
         error = doc.error
         error.code = self.code
         error.message = self.message
-        error.kind = RECOVERABLE if self.recoverable else NON_RECOVERABLE
+        error.kind = self.kind
         error.origin = self.origin
         error.timestamp.FromNanoseconds(int(self.timestamp * 1e9))
         error.worker = worker
         return doc
+
+    def to_fields(self) -> dict[str, Any]:
+        """What a serve worker reports of the document: code, message, origin (``"USER"``/``"SYSTEM"``), recoverable."""
+        return {"code": self.code, "message": self.message, "origin": self.origin.name, "recoverable": self.recoverable}
+
+
+def fill_agent_error(error: Any, fields: dict[str, Any]) -> None:
+    """Fill an agent protocol ``AgentError`` from a failure's :meth:`Failure.to_fields`."""
+    error.code = fields["code"]
+    error.kind = Kind.RECOVERABLE if fields["recoverable"] else Kind.NON_RECOVERABLE
+    error.origin = Origin[fields["origin"]]
 
 
 def _is_user_frame(frame: Any) -> bool:

@@ -106,7 +106,7 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
         return fast_execute(distribution, dest_dir, command)
     except (Exception, TerminatedError) as exc:  # the attempt's verdict must be written
         from ..support.exceptions import TaskError
-        from .pipeline import fail_before_attempt
+        from .verdict import fail
 
         output_prefix = _option_value(command, "--output-prefix")
         if isinstance(exc, ArchiveRejected):
@@ -114,4 +114,4 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
             exc = TaskError(summary, f"archive member: {exc.member}\nrule: {exc.rule}", origin="USER")
         if output_prefix is None:
             raise
-        return fail_before_attempt(output_prefix, exc, os.environ)
+        return fail(output_prefix, exc, os.environ)[1]

@@ -24,7 +24,8 @@ from flyteidl.core import errors_pb2
 from .. import io
 from ..types import BlobPaths, decode_map_bytes, encode_literals, from_json_data, literal_map_bytes, type_name
 from ..types.files import Directory, File
-from .pipeline import ERROR_FILE, OUTPUTS_FILE, ExecuteArgs, execute
+from .pipeline import ExecuteArgs, execute
+from .verdict import ERROR_FILE, OUTPUTS_FILE
 
 _TRUE, _FALSE = ("true", "1", "yes", "y", "t"), ("false", "0", "no", "n", "f")
 

@@ -4,7 +4,7 @@
 of the attempt and can be called (and tested) alone. A step that fails because of the user's code
 or data raises :class:`UserCodeError`; anything else is the runtime's or the storage's fault.
 ``execute`` runs the steps and, whatever happens, leaves exactly one verdict under the output
-prefix: ``outputs.pb``, an error document, or nothing for ``IgnoreOutputs``.
+prefix (the files and the recording of a failure are :mod:`.verdict`'s).
 """
 
 from __future__ import annotations
@@ -24,16 +24,12 @@ from ..model.tasks import blob_paths_of
 from ..support.scratch import make_attempt_directory, make_working_directory, remove_private_directory
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
-from .errors import LOGGED_MESSAGE_CHARS, Failure, UserCodeError, classify, one_line
+from . import verdict
+from .errors import Failure, UserCodeError, one_line
 from .signals import accept_held_sigterm, deciding_verdict, task_timeout, terminate_on_sigterm
 
 log = get_logger("flytelite.execute")
 
-OUTPUTS_FILE = "outputs.pb"
-ERROR_FILE = "error.pb"
-FUTURES_FILE = "futures.pb"
-# What a terminated attempt may still spend writing its document: inside Kubernetes' default 30 s grace.
-DEFAULT_TERMINATION_GRACE_S = 20.0
 
 
 def _given(value: str | None) -> str | None:
@@ -286,14 +282,14 @@ def store_outputs(attempt: Attempt) -> None:
     _end_forked_child(attempt, 0)
     if attempt.futures is not None:
         deciding_verdict()
-        io.write_bytes(attempt.output_uri(FUTURES_FILE), attempt.futures)
+        io.write_bytes(attempt.output_uri(verdict.FUTURES_FILE), attempt.futures)
         return
     for filename, data in attempt.offloaded.items():
         io.write_bytes(attempt.output_uri(filename), data)
     outputs = literal_map_bytes(attempt.output_literals)
     # Written last, only once everything it refers to is stored: the attempt's commit point.
     deciding_verdict()
-    io.write_bytes(attempt.output_uri(OUTPUTS_FILE), outputs)
+    io.write_bytes(attempt.output_uri(verdict.OUTPUTS_FILE), outputs)
 
 
 def _source_code(task: Any) -> str | None:
@@ -339,24 +335,7 @@ EXECUTE_STEPS: tuple[Step, ...] = (
 TEST_STEPS = (build_context, install_runtime_packages, load_task, fetch_inputs, decode_inputs)
 
 
-# --- the verdict --------------------------------------------------------------------------------
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() in ("1", "true", "t", "yes")
-
-
-def _error_file_name(environ: Mapping[str, str]) -> str:
-    if environ.get("FLYTE_INTERNAL_DIST_ERROR_STRATEGY") or environ.get("_F_DES"):
-        return f"error-{os.urandom(16).hex()}.pb"
-    return ERROR_FILE
-
-
-def write_error(output_prefix: str, failure: Failure, environ: Mapping[str, str]) -> None:
-    file_name = _error_file_name(environ)  # a fresh random name under the distributed strategy: choose once
-    worker = environ.get("FLYTE_INTERNAL_WORKER_NAME") or environ.get("_F_WN") or ""
-    document = failure.to_document(worker if file_name != ERROR_FILE else "")
-    io.write_bytes(io.join(output_prefix, file_name), document.SerializeToString())
+# --- running the steps -------------------------------------------------------------------
 
 
 def _run_steps(attempt: Attempt, steps: tuple[Step, ...]) -> None:
@@ -437,57 +416,13 @@ def remove_working_directory(attempt: Attempt) -> None:
 
 
 def fail(attempt: Attempt, exc: BaseException) -> int:
-    """Record ``exc`` as the attempt's error document (and deck); returns the exit status.
-
-    The document is written before anything else that could block or fail (logging writes to a
-    stderr the task may have closed); signals are held off from the first line.
-    """
+    """Record ``exc`` as the attempt's error document (and deck); returns the exit status."""
     deciding_verdict()
     _end_forked_child(attempt, 1)
-    failure = attempt.failure = _failure(exc, attempt.environ)
-    written = attempt.args.test or _commit_error(attempt.args.output_prefix, failure, attempt.environ)
-    _log(failure)
-    if not attempt.args.test:
-        write_deck(attempt, error=failure.message)
-    return _exit_status(exc, attempt.environ, attempt.args.test) if written else 1
-
-
-def fail_before_attempt(output_prefix: str, exc: BaseException, environ: Mapping[str, str]) -> int:
-    """Record a failure that happened before the attempt began (fast-execute's fetch or unpack)."""
-    deciding_verdict()
-    failure = _failure(exc, environ)
-    written = _commit_error(output_prefix, failure, environ)
-    _log(failure)
-    return _exit_status(exc, environ, test=False) if written else 1
-
-
-def _failure(exc: BaseException, environ: Mapping[str, str]) -> Failure:
-    if isinstance(exc, TerminatedError):  # what is left of the grace period bounds the storage calls
-        io.set_deadline(time.monotonic() + float(environ.get("FLYTELITE_TERMINATION_GRACE_S", DEFAULT_TERMINATION_GRACE_S)))
-    return classify(exc)
-
-
-def _log(failure: Failure) -> None:
-    log.error("task failed", error=failure.summary, origin="USER" if failure.origin == 1 else "SYSTEM", recoverable=failure.recoverable)
-    if failure.cut:
-        log.error("the error document holds a shortened message; here it is in full", message=failure.full_message(LOGGED_MESSAGE_CHARS))
-
-
-def _commit_error(output_prefix: str, failure: Failure, environ: Mapping[str, str]) -> bool:
-    try:
-        write_error(output_prefix, failure, environ)
-    except Exception as write_exc:  # noqa: BLE001 - nothing else can record the verdict
-        log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
-        return False
-    return True
-
-
-def _exit_status(exc: BaseException, environ: Mapping[str, str], test: bool) -> int:
-    if isinstance(exc, TerminatedError):
-        import signal
-
-        return 128 + getattr(signal.Signals, exc.signal_name, signal.SIGTERM).value  # 143 for SIGTERM
-    return 1 if _flag(environ, "FLYTE_FAIL_ON_ERROR") or test else 0
+    test = attempt.args.test
+    then = None if test else (lambda failure: write_deck(attempt, error=failure.message))
+    attempt.failure, status = verdict.fail(attempt.args.output_prefix, exc, attempt.environ, test=test, then=then)
+    return status
 
 
 def _report_test(attempt: Attempt) -> None:

@@ -100,6 +100,11 @@ def exists(uri: str) -> bool:
     return _call(uri, lambda store: store.exists(uri))
 
 
+def names_under(uri: str) -> list[str]:
+    """The names of the files directly under the folder ``uri`` (none when it does not exist)."""
+    return _call(uri, lambda store: store.names_under(uri))
+
+
 def open_read(uri: str) -> BinaryIO:
     """A binary stream over ``uri`` that does not download it whole first (its reads are not interruptible)."""
     return _call(uri, lambda store: store.open_read(uri))

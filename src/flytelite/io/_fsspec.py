@@ -64,6 +64,14 @@ class FsspecStore:
     def exists(self, uri: str) -> bool:
         return self._call(uri, lambda: self._fs.exists(uri))
 
+    def names_under(self, uri: str) -> list[str]:
+        def names() -> list[str]:
+            if not self._fs.isdir(uri):
+                return []
+            return sorted(entry["name"].rstrip("/").rpartition("/")[2] for entry in self._fs.ls(uri, detail=True) if entry["type"] == "file")
+
+        return self._call(uri, names)
+
     def open_read(self, uri: str) -> BinaryIO:
         return self._call(uri, lambda: self._fs.open(uri, "rb"))
 

@@ -83,6 +83,15 @@ class LocalStore:
     def exists(self, uri: str) -> bool:
         return os.path.exists(_path(uri))
 
+    def names_under(self, uri: str) -> list[str]:
+        folder = _path(uri)
+        try:
+            return sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise _permanent(uri, exc) from exc
+
     def open_read(self, uri: str) -> BinaryIO:
         try:
             return open(_path(uri), "rb")

@@ -303,6 +303,10 @@ class ObjectStore:
         """True for an object, or for a prefix with objects under it (a folder)."""
         return self._call(uri, _exists)
 
+    def names_under(self, uri: str) -> list[str]:
+        listing = self._call(uri, lambda c, key: obstore.list_with_delimiter(c.store, _folder_key(key) or None))
+        return sorted(meta["path"].rpartition("/")[2] for meta in listing["objects"] if not meta["path"].endswith("/"))
+
     def open_read(self, uri: str) -> BinaryIO:
         reader = self._call(uri, lambda c, key: obstore.open_reader(c.store, key, buffer_size=_part_size()))
         return io.BufferedReader(_RawReader(reader, lambda exc: self._error(uri, exc)), _part_size())

@@ -21,10 +21,9 @@ import time
 from multiprocessing.connection import wait
 from typing import Any, Callable
 
-from ... import io
 from ...support.logs import get_logger
+from .. import verdict
 from ..errors import SYSTEM, Failure, one_line
-from ..pipeline import ERROR_FILE, OUTPUTS_FILE, write_error
 from .request import AttemptSpec
 from .worker import STARTED, Outcome, failure_fields, worker_main
 
@@ -309,9 +308,8 @@ class WorkerPool:
         """The document ``execute`` leaves, unless the worker had already committed a verdict."""
         prefix = spec.options["output_prefix"]
         try:
-            if io.exists(io.join(prefix, OUTPUTS_FILE)) or io.exists(io.join(prefix, ERROR_FILE)):
-                return
-            write_error(prefix, failure, {**os.environ, **spec.environ})
+            if not verdict.committed(prefix):
+                verdict.write_error(prefix, failure, {**os.environ, **spec.environ})
         except Exception as exc:  # noqa: BLE001 - the GetTask answer still carries the verdict
             log.error("could not write the error document", attempt=spec.attempt_id, error=one_line(exc))
 

@@ -25,6 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from ...model.tasks import REUSABLE_TASK_TYPE
 from ...support.logs import get_logger
+from ..errors import fill_agent_error
 from .pool import AttemptState, PoolError, PoolFull, WorkerPool
 from .request import InvalidRequest, build_spec
 
@@ -151,10 +152,7 @@ class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.Syn
             resource.log_links.add(name=name, uri=uri.format_map(fields))
         failure = state.failure
         if failure is not None:
-            error = resource.agent_error
-            error.code = failure["code"]
-            error.kind = agent_pb2.AgentError.RECOVERABLE if failure["recoverable"] else agent_pb2.AgentError.NON_RECOVERABLE
-            error.origin = execution_pb2.ExecutionError.USER if failure["origin"] == "USER" else execution_pb2.ExecutionError.SYSTEM
+            fill_agent_error(resource.agent_error, failure)
         return resource
 
     def _log_finished(self, state: AttemptState) -> None:

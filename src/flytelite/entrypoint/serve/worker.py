@@ -19,7 +19,7 @@ from typing import Any
 from ...support.logs import bind_identity, clear_identity
 from ...support.records import Record
 from ...types import literal_map_bytes
-from ..errors import USER, Failure, one_line
+from ..errors import Failure, one_line
 from ..pipeline import Attempt, ExecuteArgs, remove_working_directory, run_to_verdict
 from ..signals import hold_sigterm
 from .request import AttemptSpec
@@ -95,10 +95,7 @@ def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], 
 
 def failure_fields(failure: Failure | None) -> dict[str, Any] | None:
     """What the server reports of an error document: code, message, origin ("USER"/"SYSTEM"), recoverable."""
-    if failure is None:
-        return None
-    origin = "USER" if failure.origin == USER else "SYSTEM"
-    return {"code": failure.code, "message": failure.message, "origin": origin, "recoverable": failure.recoverable}
+    return None if failure is None else failure.to_fields()
 
 
 def _set_environ(values: dict[str, str]) -> None:
