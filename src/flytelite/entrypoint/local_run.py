@@ -23,6 +23,8 @@ from flyteidl.core import errors_pb2
 
 from .. import io
 from ..types import BlobPaths, decode_map_bytes, encode_literals, from_json_data, literal_map_bytes, type_name
+from ..model.contract import BaseTask
+from ..model.workflow import Workflow
 from ..types.files import Directory, File
 from .pipeline import ExecuteArgs, execute
 from .verdict import ERROR_FILE, OUTPUTS_FILE
@@ -140,7 +142,7 @@ def to_json_value(value: Any) -> Any:
 def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) -> int:
     module, module_name = import_target(target)
     task = getattr(module, task_name, None)
-    if task is None or not hasattr(task, "python_interface"):
+    if not isinstance(task, (BaseTask, Workflow)):
         raise click.UsageError(f"{target} has no task named {task_name!r}")
     values = parse_inputs(task, raw_args)
     folder = tempfile.mkdtemp(prefix="flytelite-run-")

@@ -20,7 +20,7 @@ from ..support.records import Record
 from ..support.log_routing import route_stdlib_logging
 from ..support.logs import bind_identity, get_logger
 from ..runtime.context import ExecutionContext, ExecutionIdentity, TaskIdentity
-from ..model.tasks import blob_paths_of
+from ..model.contract import BaseTask, blob_paths_of
 from ..support.scratch import make_attempt_directory, make_working_directory, remove_private_directory
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
@@ -90,7 +90,7 @@ class Attempt:
         self.args = args
         self.environ = os.environ if environ is None else environ
         self.ctx: ExecutionContext | None = None
-        self.task: Any = None
+        self.task: BaseTask = None  # type: ignore[assignment]  # set by load_task
         self.input_bytes: bytes | None = None  # the serialized inputs LiteralMap
         self.inputs: dict[str, Any] | None = None
         self.rval: Any = None
@@ -190,7 +190,7 @@ def load_task(attempt: Attempt) -> None:
     except (Exception, SystemExit) as exc:  # sys.exit() in user code must not skip the error document
         summary = f"could not load the task ({what}) with resolver {resolver_path or 'default'}: {one_line(exc)}"
         raise UserCodeError(summary, exc) from exc
-    if not callable(getattr(attempt.task, "dispatch_execute", None)):
+    if not isinstance(attempt.task, BaseTask):
         exc = TypeError(f"{_what_is(attempt.task)} is not a flytelite task (decorate the function with @task)")
         raise UserCodeError(f"could not load the task ({what}): {exc}", exc)
     _enable_decks(attempt)
@@ -198,7 +198,7 @@ def load_task(attempt: Attempt) -> None:
 
 def _enable_decks(attempt: Attempt) -> None:
     if attempt.ctx is not None:
-        attempt.ctx.enable_deck = bool(getattr(attempt.task, "enable_deck", False))
+        attempt.ctx.enable_deck = attempt.task.enable_deck
 
 
 def _what_is(value: Any) -> str:
@@ -240,11 +240,10 @@ def run_task(attempt: Attempt) -> None:
 def _run_or_compile(attempt: Attempt) -> None:
     """Run the task; a dynamic task's calls become ``attempt.futures`` instead."""
     task, args = attempt.task, attempt.args
-    compile_futures = getattr(task, "compile_futures", None)
-    if compile_futures is None or args.in_process:
+    if args.in_process:
         attempt.rval = task.run_hooks(attempt.ctx, attempt.inputs)
         return
-    attempt.futures, attempt.rval = compile_futures(attempt.ctx, attempt.inputs, attempt.environ, args.dynamic_addl_distro, args.dynamic_dest_dir)
+    attempt.futures, attempt.rval = task.compile_futures(attempt.ctx, attempt.inputs, attempt.environ, args.dynamic_addl_distro, args.dynamic_dest_dir)
 
 
 @step("encoding outputs")
@@ -292,12 +291,12 @@ def store_outputs(attempt: Attempt) -> None:
     io.write_bytes(attempt.output_uri(verdict.OUTPUTS_FILE), outputs)
 
 
-def _source_code(task: Any) -> str | None:
+def _source_code(task: BaseTask) -> str | None:
     import inspect
 
     try:
         return inspect.getsource(task.function)
-    except (AttributeError, OSError, TypeError):  # a pickled notebook task, a built-in: nothing to show
+    except (OSError, TypeError):  # a pickled notebook task, a built-in: nothing to show
         return None
 
 
@@ -313,7 +312,7 @@ def write_deck(attempt: Attempt, error: str | None = None) -> None:
         outputs = attempt.outputs if error is None else None
         decks = deck.build_decks(
             task.name, attempt.inputs, outputs, attempt.timings, attempt.ctx.decks, error,
-            fields=getattr(task, "deck_fields", deck.STANDARD_FIELDS), source_code=_source_code(task),
+            fields=task.deck_fields, source_code=_source_code(task),
         )
         deck.write_deck(attempt.args.output_prefix, deck.render_page(decks, task.name))
     except Exception as exc:  # noqa: BLE001 - the deck is a report, never the verdict

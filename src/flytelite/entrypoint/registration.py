@@ -21,6 +21,7 @@ from flyteidl.admin import description_entity_pb2, launch_plan_pb2, task_pb2, wo
 from flyteidl.core import identifier_pb2, interface_pb2
 
 from .. import io
+from ..model.map_task import MapSubtask
 from ..model.spec import Entities
 from ..model.template import SerializationSettings
 from ..model.workflow import Workflow
@@ -47,7 +48,7 @@ class Registrables:
         else:
             self._done.add(entity.name)
             spec = task_pb2.TaskSpec(template=self.entities.task_template(entity))
-            if not hasattr(entity, "bound_inputs"):  # flytekit describes function tasks, not map tasks
+            if not isinstance(entity, MapSubtask):  # flytekit describes function tasks, not map tasks
                 _describe(spec.description, entity)
             self.messages.append(spec)
 

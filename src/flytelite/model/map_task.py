@@ -9,12 +9,17 @@ to Python, so a subtask's cost barely grows with the length of the list. The map
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..support.dotted import object_at
 from ..support.exceptions import TaskError
-from .interface import Interface
 from ..types import BlobPaths, LiteralMismatch, decode_map_bytes, map_entries, to_python
+from .contract import BaseTask, active_node_builder
+from .interface import Interface
+
+if TYPE_CHECKING:
+    from ..runtime.context import ExecutionContext
+    from .tasks import Task
 
 MAP_RESOLVER = "flytelite.resolvers.map_task.default_map_task_resolver"
 
@@ -39,10 +44,17 @@ def map_task_name(inner_name: str, bound_inputs: list[str]) -> str:
     return f"{module}.map_{function}_{hashlib.md5(settings.encode(), usedforsecurity=False).hexdigest()}-arraynode"
 
 
-class MapSubtask:
-    """The inner task, seen through one element of its mapped inputs."""
+class MapSubtask(BaseTask):
+    """The inner task, seen through one element of its mapped inputs.
 
-    def __init__(self, inner: Any, bound_inputs: list[str], inner_resolver: str, inner_args: list[str]) -> None:
+    One run decodes only its element of each mapped list and runs the inner task on it; the
+    template is the inner task's, with the list-form interface and the ``map-execute`` command.
+    """
+
+    execute_verb = "map-execute"
+    task_type_version = 1  # the array-node map task's template, as flytekit 1.16 registers it
+
+    def __init__(self, inner: Task, bound_inputs: list[str], inner_resolver: str, inner_args: list[str]) -> None:
         unknown = set(bound_inputs) - set(inner.python_interface.inputs)
         if unknown:
             raise ValueError(f"bound input(s) {', '.join(sorted(unknown))} are not inputs of {inner.name}")
@@ -51,9 +63,37 @@ class MapSubtask:
         self.bound_inputs = bound_inputs
         self.inner_resolver = inner_resolver
         self.inner_args = inner_args
+        # The template's settings are the inner task's.
+        self.metadata, self.resources, self.container_image = inner.metadata, inner.resources, inner.container_image
+        self.secret_requests, self.extended_resources, self.pod_template = inner.secret_requests, inner.extended_resources, inner.pod_template
+        self.task_config, self.config, self.command_fn = inner.task_config, inner.config, inner.command_fn
+        self.enable_deck, self.deck_fields = inner.enable_deck, inner.deck_fields
 
-    execute_verb = "map-execute"
-    task_type_version = 1  # the array-node map task's template, as flytekit 1.16 registers it
+    @property
+    def task_type(self) -> str:
+        return self._inner.task_type
+
+    @property
+    def python_interface(self) -> Interface:
+        """One element's interface: the inner task's."""
+        return self._inner.python_interface
+
+    @property
+    def function(self) -> Callable[..., Any]:
+        return self._inner.function
+
+    @property
+    def documentation(self) -> Any:
+        return self._inner.documentation
+
+    def container_env(self, settings: Any) -> dict[str, str]:
+        return self._inner.container_env(settings)
+
+    def run_hooks(self, ctx: ExecutionContext, inputs: dict[str, Any]) -> Any:
+        return self._inner.run_hooks(ctx, inputs)
+
+    def encode_outputs(self, values: dict[str, Any], blobs: BlobPaths | None = None) -> dict[str, bytes]:
+        return self._inner.encode_outputs(values, blobs)
 
     @property
     def call_interface(self) -> Interface:
@@ -63,17 +103,11 @@ class MapSubtask:
         outputs = {name: list[t] for name, t in inner.outputs.items()}  # type: ignore[valid-type]
         return Interface(inputs, {}, outputs, None)
 
-    @property
-    def registered_interface(self) -> Any:
-        return self.call_interface.to_typed_interface()
-
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """In a dynamic's container run, an array node; otherwise the inner task once per element, locally."""
         if args:
             raise TypeError(f"call map task {self.name} with keyword arguments")
-        from .nodes import active_builder
-
-        builder = active_builder()
+        builder = active_node_builder()
         if builder is not None:
             return builder.add(self, kwargs)
         mapped = [name for name in kwargs if name not in self.bound_inputs]
@@ -85,9 +119,6 @@ class MapSubtask:
         if len(names) <= 1:
             return results if names else None
         return tuple(list(column) for column in zip(*results))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     @property
     def task_resolver(self) -> Any:
@@ -126,7 +157,7 @@ class MapSubtask:
             raise TypeError(f"input '{name}' element {index}: {exc}") from None
 
 
-def map_task(task: Any, bound_inputs: tuple[str, ...] | list[str] = ()) -> MapSubtask:
+def map_task(task: Task, bound_inputs: tuple[str, ...] | list[str] = ()) -> MapSubtask:
     """``task`` run once per element of its list inputs (all but ``bound_inputs``), as an array node does.
 
     Serializing the result gives the ``flytelite map-execute`` command of the subtasks.

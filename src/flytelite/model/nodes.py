@@ -18,6 +18,7 @@ import re
 from typing import Any, Iterator
 
 from ..types import LiteralMismatch, literal_type, to_literal, type_name
+from .map_task import MapSubtask
 
 _ACTIVE: contextvars.ContextVar[NodeBuilder | None] = contextvars.ContextVar("flytelite_node_builder", default=None)
 # A workflow's inputs are promises of the node with the empty id (flytekit's GLOBAL_INPUT_NODE_ID),
@@ -127,7 +128,7 @@ class Node:
     def __init__(self, node_id: str, task: Any, inputs: dict[str, Any]) -> None:
         self.id, self.task, self.inputs = node_id, task, inputs
         # flytekit names a map task's node by the task's full name, any other by its short name
-        self.name = task.name if task.execute_verb == "map-execute" else task.name.rsplit(".", 1)[-1]
+        self.name = task.name if isinstance(task, MapSubtask) else task.name.rsplit(".", 1)[-1]
         self.retries = task.metadata.retries
         self.timeout: datetime.timedelta | None = task.metadata.timeout
         self.interruptible: bool | None = task.metadata.interruptible

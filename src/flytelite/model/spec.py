@@ -8,6 +8,7 @@ from typing import Any
 from flyteidl.core import dynamic_job_pb2, identifier_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
 from ..types import BlobPaths, LiteralMismatch, to_literal, type_name
+from .map_task import MapSubtask
 from .nodes import WORKFLOW_INPUTS, Node, Promise
 from .template import SerializationSettings, resources_to_idl, to_task_template
 from .workflow import Workflow
@@ -124,7 +125,7 @@ class Entities:
         if isinstance(node.task, Workflow):
             spec.workflow_node.sub_workflow_ref.CopyFrom(self.workflow_template(node.task).id)
             return
-        if getattr(node.task, "execute_verb", "") == "map-execute":
+        if isinstance(node.task, MapSubtask):
             inner = spec.array_node.node
             inner.id = node.task.name  # flytekit's id of the sub-node
             inner.metadata.CopyFrom(spec.metadata)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from ..runtime.context import ExecutionContext, current_context, use_context
 from ..support.dotted import object_at
 from ..types import BlobPaths, decode_map_bytes, encode_literals, literal_map_bytes, storing_blobs
+from .contract import BaseTask, active_node_builder, as_task_config, blob_paths_of
 from .interface import Interface, interface_of
 from .metadata import (
     ALL_DECK_FIELDS,
@@ -27,25 +28,10 @@ from .metadata import (
 )
 
 if TYPE_CHECKING:
-    from flyteidl.core import interface_pb2, literals_pb2
+    from flyteidl.core import interface_pb2
 
 # Resolvers are named by dotted path, as the container command names them: the model never imports them.
 MODULE_RESOLVER = "flytelite.resolvers.module.default_task_resolver"
-
-
-def _active_builder() -> Any:
-    """The node builder a call inside a dynamic or workflow adds to, if any.
-
-    A builder exists only once the node builder's module is loaded (by ``@dynamic`` or ``@workflow``),
-    so a plain task's start-up does not import it.
-    """
-    nodes = sys.modules.get(f"{__package__}.nodes")
-    return None if nodes is None else nodes.active_builder()
-
-
-def blob_paths_of(ctx: ExecutionContext) -> BlobPaths:
-    """Where the codecs of an attempt store blobs: its raw output prefix and its working directory."""
-    return BlobPaths(ctx.raw_output_prefix, ctx.working_directory)
 
 
 @contextlib.contextmanager
@@ -59,7 +45,7 @@ def running_in(ctx: ExecutionContext) -> Iterator[None]:
 REUSABLE_TASK_TYPE = "flytelite-reusable"
 
 
-class Task:
+class Task(BaseTask):
     """A Python function with a typed interface, run by Flyte in a container or called locally.
 
     :meth:`run_hooks` runs ``pre_execute``, ``execute`` and ``post_execute`` in flytekit's order; the
@@ -67,8 +53,6 @@ class Task:
     through the same conversions a cluster makes (Python -> literals -> Python, once each way), so a
     local call catches the type errors a cluster would.
     """
-
-    execute_verb = "execute"  # the flytelite command that runs it in a container
 
     def __init__(
         self,
@@ -89,7 +73,7 @@ class Task:
         docs: Any = None,
         reusable: bool = False,
     ) -> None:
-        if reusable and getattr(task_config, "task_type", None):
+        if reusable and task_config is not None:
             raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
@@ -103,6 +87,7 @@ class Task:
         self.deck_fields = deck_fields_of(deck_fields)
         self._docs = docs
         self.task_config = task_config
+        self.config = as_task_config(task_config)
         self._task_resolver = task_resolver
         self.extended_resources = extended_resources or ExtendedResources()
         self.pod_template = pod_template
@@ -125,16 +110,19 @@ class Task:
     def task_type(self) -> str:
         if self.reusable:
             return REUSABLE_TASK_TYPE
-        return getattr(self.task_config, "task_type", "python-task")
+        return self.config.task_type
 
     @property
-    def call_interface(self) -> Interface:
-        """The interface a call of the task in a dynamic or workflow binds (a map task's is the list form)."""
-        return self.python_interface
+    def task_type_version(self) -> int:  # type: ignore[override]
+        return self.config.task_type_version
 
     @functools.cached_property
     def interface(self) -> interface_pb2.TypedInterface:
         return self.python_interface.to_typed_interface()
+
+    @property
+    def registered_interface(self) -> interface_pb2.TypedInterface:
+        return self.interface
 
     @property
     def task_resolver(self) -> Any:
@@ -158,9 +146,8 @@ class Task:
         return params
 
     def execute(self, **kwargs: Any) -> Any:
-        runner = getattr(self.task_config, "run_function", None)
-        if runner is not None:
-            return runner(self._fn, kwargs)
+        if self.task_config is not None:
+            return self.config.run_function(self._fn, kwargs)
         result = self._fn(**kwargs)
         if isinstance(result, types.CoroutineType):
             import asyncio
@@ -190,15 +177,6 @@ class Task:
         """Packed outputs (:meth:`Interface.pack_outputs`) as one serialized ``Literal`` per output name."""
         return encode_literals(values, self.python_interface.outputs, what="output", blobs=blobs)
 
-    def dispatch_execute(self, ctx: ExecutionContext, input_map: literals_pb2.LiteralMap) -> literals_pb2.LiteralMap:
-        """Run the task on literal inputs and return its literal outputs."""
-        from flyteidl.core import literals_pb2
-
-        blobs = blob_paths_of(ctx)
-        rval = self.run_hooks(ctx, self.decode_inputs(input_map.SerializeToString(), blobs))
-        outputs = self.encode_outputs(self.python_interface.pack_outputs(rval), blobs)
-        return literals_pb2.LiteralMap.FromString(literal_map_bytes(outputs))
-
     def container_env(self, settings: Any) -> dict[str, str]:
         """The environment of the task's container in its template."""
         return {**settings.env, **self.environment}
@@ -219,7 +197,7 @@ class Task:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self.named_inputs(args, kwargs)
-        builder = _active_builder()
+        builder = active_node_builder()
         if builder is not None:  # inside a dynamic task's container run: a node, not a run
             return builder.add(self, kwargs)
         iface, ctx = self.python_interface, current_context()

@@ -15,6 +15,7 @@ from flyteidl.core import identifier_pb2, security_pb2, tasks_pb2
 
 from .. import __version__
 from ..support.records import Record
+from .contract import BaseTask
 
 EXECUTE_PLACEHOLDER_ARGS = [
     "--inputs",
@@ -85,7 +86,7 @@ def resolve_image(image: str | None, images: dict[str, str]) -> str:
     return _IMAGE_PLACEHOLDER.sub(fill, image)
 
 
-def default_command(task: Any, settings: SerializationSettings) -> list[str]:
+def default_command(task: BaseTask, settings: SerializationSettings) -> list[str]:
     """``flytelite execute`` (or ``map-execute``) with placeholders, the resolver and its loader args."""
     resolver = task.task_resolver
     args = ["flytelite", task.execute_verb, *EXECUTE_PLACEHOLDER_ARGS, "--resolver", resolver.location(), "--", *resolver.loader_args(task)]
@@ -106,7 +107,7 @@ def resources_to_idl(requests: Any, limits: Any) -> tasks_pb2.Resources:
     return out
 
 
-def _metadata(task: Any) -> tasks_pb2.TaskMetadata:
+def _metadata(task: BaseTask) -> tasks_pb2.TaskMetadata:
     meta = task.metadata
     out = tasks_pb2.TaskMetadata(
         discoverable=meta.cache,
@@ -150,7 +151,7 @@ def _extended_resources(extended: Any) -> tasks_pb2.ExtendedResources:
 _K8S_RESOURCE_NAMES = {"cpu": "cpu", "mem": "memory", "gpu": "gpu", "ephemeral_storage": "ephemeral-storage"}
 
 
-def _pod_spec(task: Any, container: tasks_pb2.Container, images: dict[str, str]) -> dict[str, Any]:
+def _pod_spec(task: BaseTask, container: tasks_pb2.Container, images: dict[str, str]) -> dict[str, Any]:
     """The pod template's spec with the task's container filled into the primary one, as flytekit does."""
     import copy
 
@@ -176,7 +177,7 @@ def _pod_spec(task: Any, container: tasks_pb2.Container, images: dict[str, str])
     return spec
 
 
-def _move_to_pod(template: tasks_pb2.TaskTemplate, task: Any, images: dict[str, str]) -> None:
+def _move_to_pod(template: tasks_pb2.TaskTemplate, task: BaseTask, images: dict[str, str]) -> None:
     pod = task.pod_template
     spec = _pod_spec(task, template.container, images)
     template.ClearField("container")
@@ -186,33 +187,33 @@ def _move_to_pod(template: tasks_pb2.TaskTemplate, task: Any, images: dict[str, 
     template.config["primary_container_name"] = pod.primary_container_name
 
 
-def to_task_spec(task: Any, settings: SerializationSettings) -> Any:
+def to_task_spec(task: BaseTask, settings: SerializationSettings) -> Any:
     """flyteidl's ``admin.TaskSpec``: the template and the task's description (``docs=``), as flytekit registers it."""
     from flyteidl.admin import task_pb2
 
     from .documentation import description_of
 
     spec = task_pb2.TaskSpec(template=to_task_template(task, settings))
-    documentation = getattr(task, "documentation", None)
+    documentation = task.documentation
     if documentation is not None:
         spec.description.CopyFrom(description_of(documentation))
     return spec
 
 
-def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
+def to_task_template(task: BaseTask, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
     """The ``TaskTemplate`` of a task."""
-    interface = getattr(task, "registered_interface", None) or task.interface
+    interface = task.registered_interface
     template = tasks_pb2.TaskTemplate(type=task.task_type, metadata=_metadata(task), interface=interface)
     template.id.CopyFrom(
         identifier_pb2.Identifier(
             resource_type=identifier_pb2.TASK, project=settings.project, domain=settings.domain, name=task.name, version=settings.version
         )
     )
-    template.task_type_version = getattr(task, "task_type_version", None) or getattr(task.task_config, "task_type_version", 0)
-    custom = task.task_config.custom() if callable(getattr(task.task_config, "custom", None)) else None
+    template.task_type_version = task.task_type_version
+    custom = task.config.custom()
     if custom:
         template.custom.update(custom)
-    command_fn: Callable[[SerializationSettings], list[str]] = getattr(task, "command_fn", None) or (lambda s: default_command(task, s))
+    command_fn: Callable[[SerializationSettings], list[str]] = task.command_fn or (lambda s: default_command(task, s))
     container = template.container
     container.image = resolve_image(task.container_image, settings.images)
     container.args.extend(command_fn(settings))

@@ -5,6 +5,7 @@
 * :class:`PyTorch`: a Kubeflow ``PyTorchJob`` with a master and worker replicas; the operator sets
   ``MASTER_ADDR``/``RANK``/``WORLD_SIZE`` and each replica runs the function once.
 
+Both are :class:`~flytelite.model.contract.TaskConfig`s (the contract is written down there).
 Importing this module never imports torch (an optional extra): the task model asks a config for
 ``task_type``, ``task_type_version`` and ``custom()`` at serialization time, and calls
 ``run_function(fn, kwargs)`` at run time, which is when torch gets loaded.
@@ -16,6 +17,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
+from ..model.contract import TaskConfig
 from ._rendezvous import RDZV_BACKEND, parse_nnodes
 
 if TYPE_CHECKING:
@@ -108,7 +110,7 @@ class Worker:
 
 
 @dataclass
-class PyTorch:
+class PyTorch(TaskConfig):
     """A Kubeflow ``PyTorchJob``: ``PyTorch(worker=Worker(replicas=2))``.
 
     Every replica (the master and each worker) runs the task function once, in process, with the
@@ -163,7 +165,7 @@ class PyTorch:
 
 
 @dataclass
-class Elastic:
+class Elastic(TaskConfig):
     """Torch elastic training, like ``torchrun``: ``Elastic(nnodes=2, nproc_per_node=4)``.
 
     ``nnodes`` is a node count or a ``"min:max"`` range. ``start_method="spawn"`` runs each worker in
