@@ -94,6 +94,11 @@ def test_committed_knows_every_verdict_file_and_only_those(request, tmp_path, wh
 def test_the_error_file_name_follows_the_distributed_error_strategy():
     from flytelite.entrypoint import verdict
 
-    assert verdict.error_file_name({}) == "error.pb"
-    first, second = verdict.error_file_name({"FLYTE_INTERNAL_DIST_ERROR_STRATEGY": "EARLIEST"}), verdict.error_file_name({"_F_DES": "1"})
+    from flytelite.entrypoint.settings import AttemptSettings
+
+    def name(environ):
+        return verdict.error_file_name(AttemptSettings.from_environ(environ))
+
+    assert name({}) == "error.pb"
+    first, second = name({"FLYTE_INTERNAL_DIST_ERROR_STRATEGY": "EARLIEST"}), name({"_F_DES": "1"})
     assert first != second and all(verdict.is_verdict_file(name) and name.startswith("error-") for name in (first, second))

@@ -106,6 +106,7 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
         return fast_execute(distribution, dest_dir, command)
     except (Exception, TerminatedError) as exc:  # the attempt's verdict must be written
         from ..support.exceptions import TaskError
+        from .settings import AttemptSettings
         from .verdict import fail
 
         output_prefix = _option_value(command, "--output-prefix")
@@ -114,4 +115,4 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
             exc = TaskError(summary, f"archive member: {exc.member}\nrule: {exc.rule}", origin="USER")
         if output_prefix is None:
             raise
-        return fail(output_prefix, exc, os.environ)[1]
+        return fail(output_prefix, exc, AttemptSettings.from_environ(os.environ))[1]

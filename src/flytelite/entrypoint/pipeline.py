@@ -9,6 +9,7 @@ prefix (the files and the recording of a failure are :mod:`.verdict`'s).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -26,6 +27,7 @@ from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from . import verdict
 from .errors import Failure, UserCodeError, one_line
+from .settings import AttemptSettings
 from .signals import accept_held_sigterm, deciding_verdict, task_timeout, terminate_on_sigterm
 
 log = get_logger("flytelite.execute")
@@ -102,6 +104,12 @@ class Attempt:
         self.failure: Failure | None = None  # what the error document records, once written
         self.owner_pid = os.getpid()  # a process the task forks never writes this attempt's verdict
 
+    @functools.cached_property
+    def settings(self) -> AttemptSettings:
+        """The attempt's variables, resolved once, when first needed: a serve worker sets the attempt's
+        environment after building it, and the first step (``build_context``) reads them."""
+        return AttemptSettings.from_environ(self.environ)
+
     def output_uri(self, name: str) -> str:
         return io.join(self.args.output_prefix, name)
 
@@ -131,6 +139,8 @@ def build_context(attempt: Attempt) -> None:
     # Bound first, so that every line of the attempt (the warning below included) carries it.
     execution_id, task_id = ExecutionIdentity.from_env(environ), TaskIdentity.from_env(environ)
     bind_identity(execution=execution_id.name, project=execution_id.project, domain=execution_id.domain, task=task_id.name)
+    if attempt.settings.problems:
+        raise TaskError(f"malformed settings: {'; '.join(attempt.settings.problems)}", origin="SYSTEM")
     raw = args.raw_output_data_prefix
     # Without a raw prefix the folder holds the outputs and is kept; else it is removed at the end,
     # or by a later attempt if this one is killed.
@@ -158,7 +168,7 @@ def _checkpoint(args: ExecuteArgs, working_directory: str) -> Any:
 @step("installing runtime packages")
 def install_runtime_packages(attempt: Attempt) -> None:
     """Install ``_F_RUNTIME_PACKAGES`` with this interpreter's pip before the task is loaded."""
-    packages = attempt.environ.get("_F_RUNTIME_PACKAGES", "").split()
+    packages = attempt.settings.runtime_packages
     if not packages:
         return
     import importlib
@@ -260,15 +270,15 @@ def encode_outputs(attempt: Attempt) -> None:
 
 @step("offloading large outputs")
 def offload_outputs(attempt: Attempt) -> None:
-    env = attempt.environ
-    if env.get("_F_L_MIN_SIZE_MB") is None or attempt.futures is not None:
+    settings = attempt.settings
+    if settings.offload_min_mb is None or attempt.futures is not None:
         return
     from .offload import offload_large_literals
 
     output_types = attempt.task.interface.outputs.variables
     try:
         attempt.offloaded = offload_large_literals(
-            attempt.output_literals, output_types, attempt.output_uri, int(env["_F_L_MIN_SIZE_MB"]), int(env.get("_F_L_MAX_SIZE_MB", "1000"))
+            attempt.output_literals, output_types, attempt.output_uri, settings.offload_min_mb, settings.offload_max_mb
         )
     except ValueError as exc:
         raise UserCodeError(f"an output of {attempt.task.name} is too large: {exc}", exc) from exc
@@ -420,7 +430,7 @@ def fail(attempt: Attempt, exc: BaseException) -> int:
     _end_forked_child(attempt, 1)
     test = attempt.args.test
     then = None if test else (lambda failure: write_deck(attempt, error=failure.message))
-    attempt.failure, status = verdict.fail(attempt.args.output_prefix, exc, attempt.environ, test=test, then=then)
+    attempt.failure, status = verdict.fail(attempt.args.output_prefix, exc, attempt.settings, test=test, then=then)
     return status
 
 

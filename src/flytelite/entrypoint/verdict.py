@@ -13,13 +13,14 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .. import io
 from ..support.exceptions import TerminatedError
 from ..support.logs import get_logger
 from .errors import LOGGED_MESSAGE_CHARS, Failure, classify, one_line
+from .settings import AttemptSettings
 from .signals import deciding_verdict
 
 log = get_logger("flytelite.execute")
@@ -28,8 +29,6 @@ OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.pb"
 FUTURES_FILE = "futures.pb"
 _DISTRIBUTED_ERROR_FILE = re.compile(r"error-[0-9a-f]+\.pb")
-# What a terminated attempt may still spend writing its document: inside Kubernetes' default 30 s grace.
-DEFAULT_TERMINATION_GRACE_S = 20.0
 
 
 def is_verdict_file(name: str) -> bool:
@@ -41,28 +40,19 @@ def committed(output_prefix: str) -> bool:
     return any(is_verdict_file(name) for name in io.names_under(output_prefix))
 
 
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() in ("1", "true", "t", "yes")
-
-
-def _distributed_errors(environ: Mapping[str, str]) -> bool:
-    return bool(environ.get("FLYTE_INTERNAL_DIST_ERROR_STRATEGY") or environ.get("_F_DES"))
-
-
-def error_file_name(environ: Mapping[str, str]) -> str:
+def error_file_name(settings: AttemptSettings) -> str:
     """``error.pb``, or a fresh ``error-<hex>.pb`` under the distributed error strategy (choose it once)."""
-    return f"error-{os.urandom(16).hex()}.pb" if _distributed_errors(environ) else ERROR_FILE
+    return f"error-{os.urandom(16).hex()}.pb" if settings.distributed_errors else ERROR_FILE
 
 
-def write_error(output_prefix: str, failure: Failure, environ: Mapping[str, str]) -> None:
-    file_name = error_file_name(environ)
-    worker = environ.get("FLYTE_INTERNAL_WORKER_NAME") or environ.get("_F_WN") or ""
-    document = failure.to_document(worker if file_name != ERROR_FILE else "")
+def write_error(output_prefix: str, failure: Failure, settings: AttemptSettings) -> None:
+    file_name = error_file_name(settings)
+    document = failure.to_document(settings.worker_name if file_name != ERROR_FILE else "")
     io.write_bytes(io.join(output_prefix, file_name), document.SerializeToString())
 
 
 @contextmanager
-def storage_deadline(exc: BaseException, environ: Mapping[str, str]) -> Iterator[None]:
+def storage_deadline(exc: BaseException, settings: AttemptSettings) -> Iterator[None]:
     """While a terminated attempt records its failure, storage calls give up when its grace period ends.
 
     The deadline is lifted on leaving: a process that goes on (a serve worker, ``flytelite run``)
@@ -71,8 +61,7 @@ def storage_deadline(exc: BaseException, environ: Mapping[str, str]) -> Iterator
     if not isinstance(exc, TerminatedError):
         yield
         return
-    grace_s = float(environ.get("FLYTELITE_TERMINATION_GRACE_S", DEFAULT_TERMINATION_GRACE_S))
-    io.set_deadline(time.monotonic() + grace_s)
+    io.set_deadline(time.monotonic() + settings.termination_grace_s)
     try:
         yield
     finally:
@@ -82,7 +71,7 @@ def storage_deadline(exc: BaseException, environ: Mapping[str, str]) -> Iterator
 def fail(
     output_prefix: str,
     exc: BaseException,
-    environ: Mapping[str, str],
+    settings: AttemptSettings,
     *,
     test: bool = False,
     then: Callable[[Failure], None] | None = None,
@@ -94,18 +83,18 @@ def fail(
     runs after the document, within the terminated attempt's deadline. ``test`` writes nothing.
     """
     deciding_verdict()
-    with storage_deadline(exc, environ):
+    with storage_deadline(exc, settings):
         failure = classify(exc)
-        written = test or _commit_error(output_prefix, failure, environ)
+        written = test or _commit_error(output_prefix, failure, settings)
         _log(failure)
         if then is not None:
             then(failure)
-    return failure, _exit_status(exc, environ, test) if written else 1
+    return failure, _exit_status(exc, settings, test) if written else 1
 
 
-def _commit_error(output_prefix: str, failure: Failure, environ: Mapping[str, str]) -> bool:
+def _commit_error(output_prefix: str, failure: Failure, settings: AttemptSettings) -> bool:
     try:
-        write_error(output_prefix, failure, environ)
+        write_error(output_prefix, failure, settings)
     except Exception as write_exc:  # noqa: BLE001 - nothing else can record the verdict
         log.error("could not write the error document", error=one_line(write_exc), reason=failure.summary)
         return False
@@ -118,9 +107,9 @@ def _log(failure: Failure) -> None:
         log.error("the error document holds a shortened message; here it is in full", message=failure.full_message(LOGGED_MESSAGE_CHARS))
 
 
-def _exit_status(exc: BaseException, environ: Mapping[str, str], test: bool) -> int:
+def _exit_status(exc: BaseException, settings: AttemptSettings, test: bool) -> int:
     if isinstance(exc, TerminatedError):
         import signal
 
         return 128 + getattr(signal.Signals, exc.signal_name, signal.SIGTERM).value  # 143 for SIGTERM
-    return 1 if _flag(environ, "FLYTE_FAIL_ON_ERROR") or test else 0
+    return 1 if settings.fail_on_error or test else 0

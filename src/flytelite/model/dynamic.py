@@ -13,7 +13,7 @@ import contextvars
 import json
 from typing import Any, Callable, Mapping
 
-from ..runtime.context import ExecutionContext, TaskIdentity
+from ..runtime.context import TASK_VARIABLES, ExecutionContext, TaskIdentity
 from .nodes import NodeBuilder, Promise, building, run_nodes
 from .tasks import Task, blob_paths_of, task
 
@@ -81,7 +81,7 @@ def settings_from_env(dynamic: Task, environ: Mapping[str, str], distribution: s
     raw = environ.get(SETTINGS_ENV)
     task_id = TaskIdentity.from_env(environ)
     if not raw or not task_id.version:
-        missing = SETTINGS_ENV if not raw else "FLYTE_INTERNAL_TASK_VERSION"
+        missing = SETTINGS_ENV if not raw else TASK_VARIABLES["version"][0]
         raise MissingSettings(
             f"dynamic task {dynamic.name} cannot build its sub-tasks: {missing} is not set. Register the template that "
             f"`flytelite serialize <file.py> -o <folder> --image <uri>` writes, which carries the settings in its environment"

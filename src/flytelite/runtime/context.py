@@ -15,8 +15,30 @@ from ..support.records import Record
 from ..support.scratch import make_working_directory
 
 
-def _env(environ: Mapping[str, str], long_name: str, short_name: str) -> str:
-    return environ.get(long_name) or environ.get(short_name) or ""
+# The identity variables the Flyte backend sets in a task's pod, per field: the name, then flytekit's
+# short alias. A serve worker's environment is built from the same table (``to_env``).
+EXECUTION_VARIABLES = {
+    "project": ("FLYTE_INTERNAL_EXECUTION_PROJECT", "_F_PRJ"),
+    "domain": ("FLYTE_INTERNAL_EXECUTION_DOMAIN", "_F_DM"),
+    "name": ("FLYTE_INTERNAL_EXECUTION_ID", "_F_NM"),
+    "workflow": ("FLYTE_INTERNAL_EXECUTION_WORKFLOW", "_F_WF"),
+    "launch_plan": ("FLYTE_INTERNAL_EXECUTION_LAUNCHPLAN", "_F_LP"),
+}
+TASK_VARIABLES = {
+    "project": ("FLYTE_INTERNAL_TASK_PROJECT", "_F_TK_PRJ"),
+    "domain": ("FLYTE_INTERNAL_TASK_DOMAIN", "_F_TK_DM"),
+    "name": ("FLYTE_INTERNAL_TASK_NAME", "_F_TK_NM"),
+    "version": ("FLYTE_INTERNAL_TASK_VERSION", "_F_TK_V"),
+}
+ATTEMPT_NUMBER_VARIABLE = "FLYTE_ATTEMPT_NUMBER"
+
+
+def _from_env(environ: Mapping[str, str], variables: dict[str, tuple[str, str]]) -> dict[str, str]:
+    return {field: environ.get(name) or environ.get(alias) or "" for field, (name, alias) in variables.items()}
+
+
+def _to_env(identity: Record, variables: dict[str, tuple[str, str]]) -> dict[str, str]:
+    return {name: getattr(identity, field) for field, (name, _) in variables.items() if getattr(identity, field)}
 
 
 class ExecutionIdentity(Record):
@@ -30,13 +52,11 @@ class ExecutionIdentity(Record):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ExecutionIdentity:
-        return cls(
-            project=_env(environ, "FLYTE_INTERNAL_EXECUTION_PROJECT", "_F_PRJ"),
-            domain=_env(environ, "FLYTE_INTERNAL_EXECUTION_DOMAIN", "_F_DM"),
-            name=_env(environ, "FLYTE_INTERNAL_EXECUTION_ID", "_F_NM"),
-            workflow=_env(environ, "FLYTE_INTERNAL_EXECUTION_WORKFLOW", "_F_WF"),
-            launch_plan=_env(environ, "FLYTE_INTERNAL_EXECUTION_LAUNCHPLAN", "_F_LP"),
-        )
+        return cls(**_from_env(environ, EXECUTION_VARIABLES))
+
+    def to_env(self) -> dict[str, str]:
+        """The variables a pod of this execution has (the set fields)."""
+        return _to_env(self, EXECUTION_VARIABLES)
 
 
 class TaskIdentity(Record):
@@ -49,12 +69,11 @@ class TaskIdentity(Record):
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TaskIdentity:
-        return cls(
-            project=_env(environ, "FLYTE_INTERNAL_TASK_PROJECT", "_F_TK_PRJ"),
-            domain=_env(environ, "FLYTE_INTERNAL_TASK_DOMAIN", "_F_TK_DM"),
-            name=_env(environ, "FLYTE_INTERNAL_TASK_NAME", "_F_TK_NM"),
-            version=_env(environ, "FLYTE_INTERNAL_TASK_VERSION", "_F_TK_V"),
-        )
+        return cls(**_from_env(environ, TASK_VARIABLES))
+
+    def to_env(self) -> dict[str, str]:
+        """The variables a pod of this task has (the set fields)."""
+        return _to_env(self, TASK_VARIABLES)
 
 
 class Secrets:

@@ -24,6 +24,7 @@ from typing import Any, Callable
 from ...support.logs import get_logger
 from .. import verdict
 from ..errors import SYSTEM, Failure, one_line
+from ..settings import AttemptSettings
 from .request import AttemptSpec
 from .worker import STARTED, Outcome, failure_fields, worker_main
 
@@ -309,7 +310,7 @@ class WorkerPool:
         prefix = spec.options["output_prefix"]
         try:
             if not verdict.committed(prefix):
-                verdict.write_error(prefix, failure, {**os.environ, **spec.environ})
+                verdict.write_error(prefix, failure, AttemptSettings.from_environ({**os.environ, **spec.environ}))
         except Exception as exc:  # noqa: BLE001 - the GetTask answer still carries the verdict
             log.error("could not write the error document", attempt=spec.attempt_id, error=one_line(exc))
 

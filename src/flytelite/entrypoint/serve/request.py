@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...runtime.context import ATTEMPT_NUMBER_VARIABLE, ExecutionIdentity, TaskIdentity
 from ...support.records import Record
 from ..options import parse_execute_fast
 
@@ -30,11 +31,11 @@ class AttemptSpec(Record):
 
     @property
     def execution(self) -> str:
-        return self.environ.get("FLYTE_INTERNAL_EXECUTION_ID", "")
+        return ExecutionIdentity.from_env(self.environ).name
 
     @property
     def task(self) -> str:
-        return self.environ.get("FLYTE_INTERNAL_TASK_NAME", "")
+        return TaskIdentity.from_env(self.environ).name
 
 
 def build_spec(attempt_id: str, template: Any, inputs: Any, output_prefix: str, metadata: Any, want_outputs: bool = False) -> AttemptSpec:
@@ -74,14 +75,8 @@ def identity_environ(task_execution_id: Any) -> dict[str, str]:
     """The identity variables the backend sets in a task's pod."""
     execution = task_execution_id.node_execution_id.execution_id
     task_id = task_execution_id.task_id
-    values = {
-        "FLYTE_INTERNAL_EXECUTION_PROJECT": execution.project,
-        "FLYTE_INTERNAL_EXECUTION_DOMAIN": execution.domain,
-        "FLYTE_INTERNAL_EXECUTION_ID": execution.name,
-        "FLYTE_INTERNAL_TASK_PROJECT": task_id.project,
-        "FLYTE_INTERNAL_TASK_DOMAIN": task_id.domain,
-        "FLYTE_INTERNAL_TASK_NAME": task_id.name,
-        "FLYTE_INTERNAL_TASK_VERSION": task_id.version,
-        "FLYTE_ATTEMPT_NUMBER": str(task_execution_id.retry_attempt),
+    return {
+        **ExecutionIdentity(project=execution.project, domain=execution.domain, name=execution.name).to_env(),
+        **TaskIdentity(project=task_id.project, domain=task_id.domain, name=task_id.name, version=task_id.version).to_env(),
+        ATTEMPT_NUMBER_VARIABLE: str(task_execution_id.retry_attempt),
     }
-    return {name: value for name, value in values.items() if value}

@@ -1,0 +1,134 @@
+"""The environment of an attempt: every variable flytelite reads, with its default, in one table.
+
+:class:`AttemptSettings` resolves the attempt's own variables once, when the attempt begins; the
+pipeline and the verdict read it rather than the environment. The other rows are read where they
+act, by modules that cannot import this one (imports run one way): the storage layer's
+(``io/_retry.py``, ``io/_obstore.py``; the credentials are ``io/credentials.py``'s, the clouds'
+configuration ``io/_cloud_config.py``'s and the README's storage table), logging's
+(``support/logs.py``), the secrets' (``runtime/context.py``), map tasks' (``model/map_task.py``),
+fast-execute's archive limits (``archive.py``). The identity variables are
+``runtime/context.py``'s ``EXECUTION_VARIABLES`` and ``TASK_VARIABLES``. The README's table of
+variables is checked against :data:`VARIABLES` by a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from ..support.records import Record
+
+
+class Variable(Record):
+    """One environment variable: its name (and flytekit's short alias), its default as the README shows it, what it does."""
+
+    __slots__ = ("name", "alias", "default", "meaning")
+
+    def __init__(self, name: str, default: str, meaning: str, alias: str = "") -> None:
+        self.name, self.alias, self.default, self.meaning = name, alias, default, meaning
+
+    def read(self, environ: Mapping[str, str]) -> str | None:
+        value = environ.get(self.name) or (environ.get(self.alias) if self.alias else None)
+        return value or None
+
+
+FAIL_ON_ERROR = Variable("FLYTE_FAIL_ON_ERROR", "false", "exit 1 after writing an error document")
+DIST_ERROR_STRATEGY = Variable(
+    "FLYTE_INTERNAL_DIST_ERROR_STRATEGY", "unset", "when set, the error document is `error-<hex>.pb` with the worker's name", alias="_F_DES"
+)
+WORKER_NAME = Variable("FLYTE_INTERNAL_WORKER_NAME", "unset", "the worker named in an `error-<hex>.pb` document", alias="_F_WN")
+# Inside Kubernetes' default grace period of 30 s.
+TERMINATION_GRACE_S = Variable("FLYTELITE_TERMINATION_GRACE_S", "20", "seconds a terminated attempt has to write its document")
+OFFLOAD_MIN_MB = Variable("_F_L_MIN_SIZE_MB", "unset", "outputs of this size or more are offloaded beside `outputs.pb`")
+OFFLOAD_MAX_MB = Variable("_F_L_MAX_SIZE_MB", "1000", "outputs larger than this fail the attempt (with offloading on)")
+RUNTIME_PACKAGES = Variable("_F_RUNTIME_PACKAGES", "unset", "packages pip installs before the task is loaded")
+
+VARIABLES: tuple[Variable, ...] = (
+    FAIL_ON_ERROR,
+    DIST_ERROR_STRATEGY,
+    WORKER_NAME,
+    TERMINATION_GRACE_S,
+    OFFLOAD_MIN_MB,
+    OFFLOAD_MAX_MB,
+    RUNTIME_PACKAGES,
+    Variable("FLYTELITE_ARCHIVE_MAX_MEMBERS", "100000", "most members of a fast-execute archive"),
+    Variable("FLYTELITE_ARCHIVE_MAX_MB", "1024", "most MiB a fast-execute archive unpacks to"),
+    Variable("FLYTELITE_SERIALIZATION_SETTINGS", "unset", "a dynamic task's settings for its sub-tasks' templates (written by `serialize`)"),
+    Variable("FLYTELITE_LOG_LEVEL", "info", "`debug`, `info`, `warning` or `error`"),
+    Variable("FLYTELITE_LOG_FORMAT", "json (console on a terminal)", "`json` or `console`"),
+    Variable("FLYTELITE_IO_RETRY_BUDGET", "60", "seconds a storage request is retried"),
+    Variable("FLYTELITE_IO_RETRY_BACKOFF", "0.5", "first pause between retries, seconds (doubled up to 5)"),
+    Variable("FLYTELITE_IO_CONNECT_TIMEOUT", "5s", "time to connect to the store"),
+    Variable("FLYTELITE_IO_READ_TIMEOUT", "30s", "time without a byte before a request is retried"),
+    Variable("FLYTELITE_IO_TIMEOUT", "10min", "bound of one whole request"),
+    Variable("FLYTELITE_IO_PART_SIZE_MB", "16", "multipart part size (at least 5)"),
+    Variable("FLYTELITE_IO_CONCURRENCY", "16", "files, and parts of a file, moved at once"),
+    Variable("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_", "prefix of secrets mounted as variables"),
+    Variable("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets", "folder of secrets mounted as files"),
+    Variable("FLYTE_SECRETS_FILE_PREFIX", "empty", "prefix of a secret's file name"),
+    Variable("BATCH_JOB_ARRAY_INDEX_OFFSET", "0", "a map subtask's first element"),
+    Variable("BATCH_JOB_ARRAY_INDEX_VAR_NAME", "unset", "the variable holding a map subtask's index"),
+)
+
+
+N = TypeVar("N", int, float)
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "t", "yes")
+
+
+def _number(variable: Variable, environ: Mapping[str, str], parse: Callable[[str], N], problems: list[str]) -> N | None:
+    """The variable's number; ``None`` when unset, or when malformed (then a line in ``problems``)."""
+    value = variable.read(environ)
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError:
+        problems.append(f"{variable.name}={value!r} is not a{'n integer' if parse is int else ' number'}")
+        return None
+
+
+class AttemptSettings(Record):
+    """The attempt's own variables, resolved once from its environment.
+
+    A malformed value takes its default and is listed in ``problems``: the attempt then fails with
+    a SYSTEM error naming it (its document still written with the rest of the settings).
+    """
+
+    __slots__ = (
+        "fail_on_error", "distributed_errors", "worker_name", "termination_grace_s", "offload_min_mb", "offload_max_mb", "runtime_packages", "problems",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        fail_on_error: bool = False,
+        distributed_errors: bool = False,
+        worker_name: str = "",
+        termination_grace_s: float = float(TERMINATION_GRACE_S.default),
+        offload_min_mb: int | None = None,
+        offload_max_mb: int = int(OFFLOAD_MAX_MB.default),
+        runtime_packages: tuple[str, ...] = (),
+        problems: tuple[str, ...] = (),
+    ) -> None:
+        self.fail_on_error, self.distributed_errors, self.worker_name = fail_on_error, distributed_errors, worker_name
+        self.termination_grace_s = termination_grace_s
+        self.offload_min_mb, self.offload_max_mb = offload_min_mb, offload_max_mb
+        self.runtime_packages, self.problems = runtime_packages, problems
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> AttemptSettings:
+        problems: list[str] = []
+        grace_s = _number(TERMINATION_GRACE_S, environ, float, problems)
+        offload_max_mb = _number(OFFLOAD_MAX_MB, environ, int, problems)
+        return cls(
+            fail_on_error=_flag(FAIL_ON_ERROR.read(environ)),
+            distributed_errors=DIST_ERROR_STRATEGY.read(environ) is not None,
+            worker_name=WORKER_NAME.read(environ) or "",
+            termination_grace_s=float(TERMINATION_GRACE_S.default) if grace_s is None else grace_s,
+            offload_min_mb=_number(OFFLOAD_MIN_MB, environ, int, problems),
+            offload_max_mb=int(OFFLOAD_MAX_MB.default) if offload_max_mb is None else offload_max_mb,
+            runtime_packages=tuple((RUNTIME_PACKAGES.read(environ) or "").split()),
+            problems=tuple(problems),
+        )
