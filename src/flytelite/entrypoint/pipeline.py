@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from .. import io
 from ..support.records import Record
 from ..support.log_routing import route_stdlib_logging
-from ..support.logs import bind_identity, get_logger
+from ..support.logs import bind_identity, get_logger, identity_scope
 from ..runtime.context import ExecutionContext, ExecutionIdentity, TaskIdentity
 from ..model.contract import BaseTask, blob_paths_of
 from ..support.scratch import make_attempt_directory, make_working_directory, remove_private_directory
@@ -380,7 +380,8 @@ def run_to_verdict(attempt: Attempt) -> int:
 
     An attempt given ``input_bytes`` (a warm worker's, whose request carries the inputs) does not read ``--inputs``.
     """
-    status = _execute(attempt)
+    with identity_scope():  # the identity build_context binds is the attempt's only
+        status = _execute(attempt)
     _end_forked_child(attempt, status)
     return status
 

@@ -8,14 +8,19 @@ readable console format on a terminal. ``FLYTELITE_LOG_LEVEL`` and ``FLYTELITE_L
 (``json`` or ``console``) override. Every string passes through :func:`redact`, so known secrets
 never reach the log. A line that cannot be written (the task closed or broke stderr) is dropped:
 logging never fails its caller.
+
+The identity an attempt's lines carry is bound for the attempt only (:func:`identity_scope`), so a
+warm worker's next attempt, and its lines between attempts, carry none of it. Tests read the
+records themselves with :func:`capture` rather than parsing stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, Iterator
 
 from .redact import redact
 
@@ -23,6 +28,7 @@ from .redact import redact
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _LEVELS = {"debug": DEBUG, "info": INFO, "warning": WARNING, "error": ERROR}
 _bound: dict[str, str] = {}
+_captured: list[dict[str, Any]] | None = None  # records kept here instead of written, inside capture()
 
 
 def threshold() -> int:
@@ -34,9 +40,27 @@ def bind_identity(**identity: str) -> None:
     _bound.update({k: v for k, v in identity.items() if v})
 
 
-def clear_identity() -> None:
-    """Forget the bound fields: a warm worker starts each attempt without the last one's identity."""
-    _bound.clear()
+@contextlib.contextmanager
+def identity_scope(**identity: str) -> Iterator[None]:
+    """Bind ``identity`` (and whatever is bound inside) for the block only; the fields bound before come back after."""
+    saved = dict(_bound)
+    bind_identity(**identity)
+    try:
+        yield
+    finally:
+        _bound.clear()
+        _bound.update(saved)
+
+
+@contextlib.contextmanager
+def capture() -> Iterator[list[dict[str, Any]]]:
+    """The records logged in the block (redacted, as they would be written), instead of writing them."""
+    global _captured
+    saved, _captured = _captured, []
+    try:
+        yield _captured
+    finally:
+        _captured = saved
 
 
 def _console_format() -> bool:
@@ -78,6 +102,9 @@ def _write_console(method: str, event: dict[str, Any]) -> None:
 
 
 def _write(method: str, record: dict[str, Any]) -> None:
+    if _captured is not None:
+        _captured.append(record)
+        return
     if _console_format():
         _write_console(method, record)
         return

@@ -16,7 +16,7 @@ import os
 import signal
 from typing import Any
 
-from ...support.logs import bind_identity, clear_identity
+from ...support.logs import identity_scope
 from ...support.records import Record
 from ...types import literal_map_bytes
 from ..errors import Failure, one_line
@@ -80,10 +80,9 @@ def worker_main(conn: Any, preload: list[str]) -> None:
 def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], base_cwd: str) -> Outcome:
     """Run ``attempt`` in the environment a pod would give it, then restore the worker's."""
     _set_environ({**base_environ, **spec.environ})
-    clear_identity()
-    bind_identity(attempt=spec.attempt_id)
     try:
-        exit_status = run_to_verdict(attempt)
+        with identity_scope(attempt=spec.attempt_id):
+            exit_status = run_to_verdict(attempt)
     finally:
         hold_sigterm()
         _set_environ(base_environ)
