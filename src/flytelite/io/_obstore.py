@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, BinaryIO, TypeVar
 
 import obstore
-from obstore.exceptions import PermissionDeniedError, UnauthenticatedError
+from obstore.exceptions import NotFoundError, PermissionDeniedError, UnauthenticatedError
 from obstore.store import AzureStore, GCSStore, S3Store
 
 from . import _cloud_config, _retry
@@ -203,23 +203,35 @@ def _is_transient(exc: BaseException) -> bool:
     return bool(_TRANSIENT_TEXT.search(text))
 
 
+_MISSING_BUCKET = re.compile(r"NoSuchBucket|ContainerNotFound")
+_REJECTED_KEYS = re.compile(r"InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure")
+
+
 def _storage_error(exc: BaseException, uri: str, client: _Client) -> StorageError:
-    """Turn an obstore failure into a ``StorageError`` that says what to check."""
+    """Turn an obstore failure into a ``StorageError`` that says what to check.
+
+    By the exception's class first (not found; denied or unauthenticated). The message text is read
+    only where obstore's classes say too little: which of the two the missing thing is (a bucket or
+    an object), whether denied keys were rejected or lack a permission, a credential lookup that
+    failed (obstore reports it as a generic error), a missing bucket reported as a generic error, and
+    whether a generic error is transient (its HTTP status or connection failure, in the text).
+    """
     cause = _cause(exc, client)
     location = Location.parse(uri)
     text = str(exc)
     cloud = _cloud_config.cloud(location.scheme)
     keys_hint = _KEYS_HINT[cloud]
-    if re.search(r"NoSuchBucket|ContainerNotFound", text):
-        what = "container" if cloud == "azure" else "bucket"
-        message = f"{what} '{location.bucket}' does not exist at {client.endpoint} (while accessing {uri})"
-    elif isinstance(exc, FileNotFoundError):
-        message = f"not found: {uri}"
+    what = "container" if cloud == "azure" else "bucket"
+    missing_bucket = f"{what} '{location.bucket}' does not exist at {client.endpoint} (while accessing {uri})"
+    if isinstance(exc, (FileNotFoundError, NotFoundError)):
+        message = missing_bucket if _MISSING_BUCKET.search(text) else f"not found: {uri}"
     elif isinstance(exc, (PermissionDeniedError, UnauthenticatedError)):
-        if re.search(r"InvalidAccessKeyId|SignatureDoesNotMatch|AuthenticationFailed|AuthorizationFailure", text):
+        if _REJECTED_KEYS.search(text):
             message = f"the credentials were rejected by {client.endpoint} for {uri}: check {keys_hint}"
         else:
             message = f"access denied to {uri}: the credentials in use lack permission for it"
+    elif _MISSING_BUCKET.search(text):
+        message = missing_bucket
     elif _CREDENTIAL_FETCH.search(text) and not (location.scheme == "s3" and client.has_static_keys):
         message = f"no credentials found for {uri}: set {keys_hint}, or give the pod {_POD_IDENTITY[cloud]}"
     else:

@@ -4,6 +4,31 @@ The entrypoint reads three things off any exception: ``error_code`` (the documen
 ``recoverable`` (RECOVERABLE vs NON_RECOVERABLE) and, for :class:`TaskError`, a ready-made
 ``summary`` and ``details`` that replace the traceback (used when the failure happened in another
 process, such as a torch worker).
+
+Every exception of flytelite, where it lives, and what an attempt that ends with it records
+(``entrypoint/errors.py`` classifies by these classes; a class may live only where its layer can
+import it, so this tree is the one place that shows them all)::
+
+    BaseException
+    └── TerminatedError              support/exceptions   SYSTEM, recoverable; exit status 128 + signal
+    Exception
+    ├── IgnoreOutputs                support/exceptions   no verdict file at all, exit status 0
+    ├── RecoverableException         support/exceptions   USER, recoverable (also FlyteRecoverableException)
+    ├── TaskError                    support/exceptions   described by its raiser: origin, recoverable, code
+    ├── StorageError                 io/_errors           SYSTEM; recoverable when ``transient``
+    ├── LiteralMismatch              types/_base          a literal does not fit its type (inside the type engine)
+    ├── UnsupportedType (TypeError)  types/_base          a type the engine cannot carry
+    ├── MalformedLiteral (ValueError) types/_literal_bytes the inputs file is not a LiteralMap: SYSTEM
+    ├── MissingSettings              model/dynamic        a dynamic task registered without its settings: USER
+    ├── NotebookPickleError          resolvers/notebook   the notebook's tasks cannot be loaded: USER
+    ├── ArchiveRejected              entrypoint/archive   an unsafe fast-execute archive: USER
+    ├── UserCodeError                entrypoint/errors    a step's failure caused by the user's code or data:
+    │                                                     USER, unless its cause is one of the classes above
+    ├── TaskTimeoutError (TimeoutError) entrypoint/signals the task's ``timeout`` passed: USER, recoverable
+    └── PoolFull, PoolError (RuntimeError), InvalidRequest (ValueError)
+                                     entrypoint/serve     answered with a gRPC status, never an error document
+
+Anything else that ends an attempt is flytelite's own failure: SYSTEM, recoverable, full traceback.
 """
 
 from __future__ import annotations
