@@ -2,8 +2,9 @@
 
 A task makes its own decks with ``Deck("name", html)`` (each registers itself in the running
 context, as flytekit's ``Deck`` does) and times its own phases with ``with span("load data"):``.
-When decks are enabled, the entrypoint adds the standard ones (Inputs, Outputs or Error, Timeline)
-with :func:`build_decks`, renders them all with :func:`render_page` and uploads the page with
+When decks are enabled, the entrypoint adds the standard ones the task's ``deck_fields`` name (all
+five unless it says otherwise: Inputs, Outputs or Error, Timeline, Source Code, Dependencies) with
+:func:`build_decks`, renders them all with :func:`render_page` and uploads the page with
 :func:`write_deck` as ``<output prefix>/deck.html``.
 
 The page needs nothing from the network: CSS and the few lines of script that switch tabs are
@@ -43,7 +44,8 @@ MAX_CELLS = 3000  # values rendered in one render_value call, all levels togethe
 MAX_CHARS = 10_000  # characters shown of one string or repr
 MAX_ERROR_CHARS = 200_000  # characters shown of an error message
 
-STANDARD_FIELDS = ("Input", "Output", "Timeline")  # the decks of a task that names none (not flytekit's SOURCE_CODE, DEPENDENCIES)
+# build_decks's fields when its caller names none; a task's own default is all five (model.metadata.ALL_DECK_FIELDS).
+STANDARD_FIELDS = ("Input", "Output", "Timeline")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
