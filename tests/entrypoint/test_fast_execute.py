@@ -118,18 +118,26 @@ def test_sigterm_is_forwarded_to_the_child_and_its_status_becomes_ours(ep, tmp_p
     assert "terminated" in document.message and document.kind == 1
 
 
+def fast_command_on_s3(ep, tmp_path: Path, bucket: str) -> tuple[list[str], str, str]:
+    """A fast-execute command whose archive, inputs and outputs are on S3; (command, archive URI, prefix)."""
+    from flytelite import io
+
+    archive, dest = f"s3://{bucket}/code/code.tar.gz", tmp_path / "dest"
+    io.put_file(str(_code_archive(ep, tmp_path)), archive)
+    prefix = f"s3://{bucket}/run"
+    io.write_bytes(f"{prefix}/inputs.pb", encode_map({"x": 1}, {"x": int}).SerializeToString())
+    command = _fast_command(ep, archive, dest)
+    for option, value in (("--inputs", f"{prefix}/inputs.pb"), ("--output-prefix", f"{prefix}/out"), ("--raw-output-data-prefix", f"{prefix}/raw")):
+        command[command.index(option) + 1] = value
+    return command, archive, prefix
+
+
 def test_the_archive_and_the_task_data_can_live_on_s3(ep, tmp_path, s3_bucket, s3_env):
     from flyteidl.core import literals_pb2
 
     from flytelite import io
 
-    archive, dest = f"s3://{s3_bucket}/code/code.tar.gz", tmp_path / "dest"
-    io.put_file(str(_code_archive(ep, tmp_path)), archive)
-    prefix = f"s3://{s3_bucket}/run"
-    io.write_bytes(f"{prefix}/inputs.pb", encode_map({"x": 1}, {"x": int}).SerializeToString())
-    command = _fast_command(ep, archive, dest)
-    for option, value in (("--inputs", f"{prefix}/inputs.pb"), ("--output-prefix", f"{prefix}/out"), ("--raw-output-data-prefix", f"{prefix}/raw")):
-        command[command.index(option) + 1] = value
+    command, archive, prefix = fast_command_on_s3(ep, tmp_path, s3_bucket)
     result = ep.run(command, env=s3_env, cwd=tmp_path)
     assert result.returncode == 0, result.describe()
     argv = literals_pb2.LiteralMap.FromString(io.read_bytes(f"{prefix}/out/outputs.pb")).literals["o0"].scalar.primitive.string_value

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flytelite.types import encode_map
 
-from .test_fast_execute import _code_archive, _fast_command
+from .test_fast_execute import fast_command_on_s3
 
 # The `flytelite` command, with progress reported at every chunk.
 REPORT_ALWAYS = [
@@ -40,15 +40,7 @@ def test_the_input_download_is_reported(ep, s3_bucket, s3_env):
 
 
 def test_the_fast_execute_archive_download_is_reported(ep, tmp_path: Path, s3_bucket, s3_env):
-    from flytelite import io
-
-    archive, dest = f"s3://{s3_bucket}/code/code.tar.gz", tmp_path / "dest"
-    io.put_file(str(_code_archive(ep, tmp_path)), archive)
-    prefix = f"s3://{s3_bucket}/run"
-    io.write_bytes(f"{prefix}/inputs.pb", encode_map({"x": 1}, {"x": int}).SerializeToString())
-    command = _fast_command(ep, archive, dest)
-    for option, value in (("--inputs", f"{prefix}/inputs.pb"), ("--output-prefix", f"{prefix}/out"), ("--raw-output-data-prefix", f"{prefix}/raw")):
-        command[command.index(option) + 1] = value
+    command, archive, _ = fast_command_on_s3(ep, tmp_path, s3_bucket)
     result = ep.run(REPORT_ALWAYS + command[1:], env=s3_env, cwd=tmp_path)
     assert result.returncode == 0, result.describe()
     lines = _progress_lines(result, archive)
