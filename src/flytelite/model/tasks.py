@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
-import sys
 import types
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
