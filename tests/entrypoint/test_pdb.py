@@ -7,63 +7,23 @@ it warns and writes its error document as without the flag.
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from terminal import PDB_PROMPT, Terminal
 
 from .conftest import TASK_DIR, Entrypoint, clean_env
-
-PROMPT = b"(Pdb) "
-
-
-class Terminal:
-    """A child process whose stdin and stdout are a pseudo-terminal; stderr (the JSON logs) goes to a pipe."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.master, follower = pty.openpty()
-        self.process = subprocess.Popen(command, cwd=TASK_DIR, env=env, stdin=follower, stdout=follower, stderr=subprocess.PIPE)
-        os.close(follower)
-        self.seen = b""
-
-    def expect(self, wanted: bytes, timeout: float = 30) -> bytes:
-        """Read until ``wanted`` appears; everything read since the last call."""
-        deadline = time.monotonic() + timeout
-        start = len(self.seen)
-        while wanted not in self.seen[start:]:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no {wanted!r} within {timeout}s; the terminal showed:\n{self.seen.decode(errors='replace')}"
-            ready, _, _ = select.select([self.master], [], [], remaining)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    chunk = b""
-                assert chunk, f"the terminal closed before {wanted!r}:\n{self.seen.decode(errors='replace')}"
-                self.seen += chunk
-        return self.seen[start:]
-
-    def type(self, line: str) -> None:
-        os.write(self.master, line.encode() + b"\n")
-
-    def finish(self, timeout: float = 30) -> tuple[int, str]:
-        _, stderr = self.process.communicate(timeout=timeout)
-        os.close(self.master)
-        return self.process.returncode, stderr.decode(errors="replace")
 
 
 @pytest.mark.parametrize("leave", ["c", "q"])
 def test_pdb_on_a_terminal_stops_where_the_task_raised_then_the_error_is_recorded(ep: Entrypoint, tmp_path: Path, leave: str) -> None:
     ep.write_inputs(a=7)
-    terminal = Terminal(ep.command("failing_tasks", "boom", options=["--pdb"]), clean_env(tmp_path))
-    shown = terminal.expect(PROMPT)
+    terminal = Terminal(ep.command("failing_tasks", "boom", options=["--pdb"]), clean_env(tmp_path), TASK_DIR)
+    shown = terminal.expect(PDB_PROMPT)
     assert b"_inner_helper()" in shown and b"raise RuntimeError" in shown  # stopped in the frame that raised
     terminal.type("p value")  # a local of the frame that raised (_inner_helper), not of flytelite's
-    assert b"7" in terminal.expect(PROMPT).split(b"p value", 1)[-1]
+    assert b"7" in terminal.expect(PDB_PROMPT).split(b"p value", 1)[-1]
     terminal.type(leave)
     returncode, stderr = terminal.finish()
     assert returncode == 0, stderr
@@ -74,8 +34,8 @@ def test_pdb_on_a_terminal_stops_where_the_task_raised_then_the_error_is_recorde
 
 def test_the_environment_variable_asks_for_it_too(ep: Entrypoint, tmp_path: Path) -> None:
     ep.write_inputs(a=3)
-    terminal = Terminal(ep.command("failing_tasks", "boom"), clean_env(tmp_path, {"FLYTELITE_PDB": "1"}))
-    terminal.expect(PROMPT)
+    terminal = Terminal(ep.command("failing_tasks", "boom"), clean_env(tmp_path, {"FLYTELITE_PDB": "1"}), TASK_DIR)
+    terminal.expect(PDB_PROMPT)
     terminal.type("c")
     returncode, stderr = terminal.finish()
     assert returncode == 0, stderr

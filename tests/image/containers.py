@@ -75,9 +75,16 @@ class Container:
         self.name = _run(buildah(cache, "from", "--pull-never", image), capture_output=True).stdout.strip()
 
     def command(
-        self, args: Sequence[str], user: str | None = "1000:1000", volumes: Iterable[str] = (), env: Mapping[str, str] | None = None, workdir: str | None = None
+        self,
+        args: Sequence[str],
+        user: str | None = "1000:1000",
+        volumes: Iterable[str] = (),
+        env: Mapping[str, str] | None = None,
+        workdir: str | None = None,
+        terminal: bool = False,
     ) -> list[str]:
-        options = ["--isolation", "chroot", "--network", "host"]
+        """The ``buildah run`` line; ``user=None`` runs as the image's USER, ``terminal`` gives it a pseudo-terminal (docker's -t)."""
+        options = ["--isolation", "chroot", "--network", "host"] + (["-t"] if terminal else [])
         options += ["--user", user] if user else []
         options += ["--workingdir", workdir] if workdir else []
         for volume in volumes:

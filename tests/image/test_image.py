@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ import pytest
 from flyteidl.core import errors_pb2, literals_pb2
 
 from flytelite.types import encode_map
+from terminal import PDB_PROMPT, Terminal
 
 from .containers import CACHE_ENV_VAR, IMAGE, ROOT, SERVE_IMAGE, Container
 
@@ -35,6 +37,7 @@ TASK_CODE = ROOT / "tests" / "entrypoint" / "task_modules"
 CODE = "/home/flyte/code"
 DATA = "/data"
 RESOLVER = "flytelite.resolvers.module.default_task_resolver"
+SHIM = ROOT / "tests" / "image" / "shim"  # `docker run` through `buildah run`
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +232,36 @@ def test_no_compiler_no_pip_cache_no_build_leftovers(cache: Path) -> None:
     assert compilers == []
     assert caches == []
     assert leftovers == []
+
+
+def _readme_block(heading: str) -> str:
+    """The first ``sh`` code block under ``heading`` in the README."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(heading) :]
+    return section[section.index("```sh\n") + len("```sh\n") : section.index("\n```", section.index("```sh\n"))]
+
+
+def test_the_readme_debugging_loop_runs_as_written(tmp_path: Path, s3_server) -> None:
+    block = _readme_block("### Debugging with `docker run`")
+    [inputs_uri] = set(re.findall(r"--inputs (s3://\S+)", block))
+    bucket, key = inputs_uri[len("s3://") :].split("/", 1)
+    s3_server.create_bucket(bucket)
+    s3_server.raw_store(bucket).put(key, encode_map({"values": []}, {"values": list[float]}, what="input").SerializeToString())
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "examples", project / "examples")
+    env = {"PATH": f"{SHIM}:{os.environ['PATH']}", CACHE_ENV_VAR: os.environ[CACHE_ENV_VAR], "HOME": str(tmp_path), **s3_server.env()}
+    terminal = Terminal(["bash", "-euc", block], env, project)
+    try:
+        tested = terminal.expect(PDB_PROMPT, timeout=120)
+    except AssertionError as missing:
+        raise AssertionError(f"{missing}\nstderr:\n{terminal.finish()[1]}") from None
+    assert b"loaded arithmetic.mean; inputs decoded: values=list; nothing was written" in tested  # the --test run
+    assert b"mean()" in tested and b"raise ValueError" in tested  # pdb stopped in the task's frame
+    terminal.type("p values")
+    assert b"[]" in terminal.expect(PDB_PROMPT).split(b"p values", 1)[-1]
+    terminal.type("c")
+    returncode, stderr = terminal.finish(timeout=120)
+    assert returncode == 0, stderr
+    error = errors_pb2.ErrorDocument.FromString((project / "debug-out" / "error.pb").read_bytes()).error
+    assert "mean() of an empty list" in error.message
+    assert s3_server.secret_key not in terminal.seen.decode(errors="replace") + stderr
