@@ -3,7 +3,10 @@
 #   docker build -t flytelite .                          # CPU-only, no torch
 #   docker build --build-arg TORCH_VERSION=2.13.0 -t flytelite-torch .
 #   docker build --build-arg EXTRAS=serve -t flytelite-serve .      # for `flytelite serve` (deploy/)
-FROM python:3.11-slim
+# BASE_IMAGE: any image with Python 3.11 under /usr/local (python, pip on PATH) and useradd; the
+# image test builds on one made from Debian's packages, as no registry is reachable there.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ARG TORCH_VERSION=""
 ARG EXTRAS=""
@@ -11,19 +14,21 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-WORKDIR /opt/flytelite
-COPY pyproject.toml README.md ./
-COPY src ./src
+RUN useradd --create-home --uid 1000 flyte
 
-# torch only when asked for, pinned and from the CPU index, before the package's torch extra.
+COPY pyproject.toml README.md /tmp/flytelite-src/
+COPY src /tmp/flytelite-src/src
+
+# torch only when asked for, pinned and from the CPU index, before the package's torch extra. The source
+# (and the build folder pip leaves in it) goes once installed.
 RUN if [ -n "${TORCH_VERSION}" ]; then \
         pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}" \
-        && pip install "/opt/flytelite[torch${EXTRAS:+,${EXTRAS}}]"; \
+        && pip install "/tmp/flytelite-src[torch${EXTRAS:+,${EXTRAS}}]"; \
     else \
-        pip install "/opt/flytelite${EXTRAS:+[${EXTRAS}]}"; \
+        pip install "/tmp/flytelite-src${EXTRAS:+[${EXTRAS}]}"; \
     fi \
-    && python -m compileall -q /usr/local/lib/python3.11/site-packages/flytelite
+    && python -m compileall -q /usr/local/lib/python3.11/site-packages/flytelite \
+    && rm -rf /tmp/flytelite-src
 
-RUN useradd --create-home --uid 1000 flyte
 USER 1000
 WORKDIR /home/flyte

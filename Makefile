@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # torch first, pinned: that CPU build lies on this machine's disk; an open range pulls a CUDA build.
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: demo test test-fast venv test-venv system-deps azurite bench-cold-start clean
+.PHONY: demo test test-fast image-test venv test-venv system-deps azurite bench-cold-start clean
 
 $(BIN)/flytelite: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,9 +53,15 @@ test: test-venv system-deps azurite
 test-fast: test-venv
 	$(BIN)/python -m pytest -q -m "not slow"
 
+## image-test: build the Dockerfile's images (buildah, on a base made from Debian's packages, cached in
+## $(IMAGE_CACHE)/) and run tests/image inside them as uid 1000; skips, saying why, where not root or no apt-get
+IMAGE_CACHE ?= .image
+image-test: test-venv
+	tests/image/image_test.sh $(IMAGE_CACHE) $(BIN)/python
+
 ## bench-cold-start: flytelite execute against the interpreter floor (hyperfine)
 bench-cold-start: venv
 	$(BIN)/python benchmarks/cold_start.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .azurite
+	rm -rf $(VENV) build src/*.egg-info .azurite $(IMAGE_CACHE)

@@ -11,6 +11,7 @@ from .options import EXECUTE_FLAGS, EXECUTE_OPTIONS, MAP_ONLY_OPTIONS, REQUIRED
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="flytelite", prog_name="flytelite", message="%(prog)s %(version)s")
 def cli() -> None:
     """flytelite: run Flyte tasks in their container, or locally to debug them."""
 

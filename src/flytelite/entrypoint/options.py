@@ -18,7 +18,10 @@ EXECUTE_OPTIONS: tuple[tuple[str, str], ...] = (
     ("dynamic-addl-distro", "Fast-registered code archive (set by fast-execute)."),
     ("dynamic-dest-dir", "Where fast-registered code was unpacked."),
 )
-EXECUTE_FLAGS: tuple[tuple[str, str], ...] = (("test", "Load the task and decode the inputs, write nothing."),)
+EXECUTE_FLAGS: tuple[tuple[str, str], ...] = (
+    ("test", "Load the task and decode the inputs, write nothing."),
+    ("pdb", "On a terminal, open a post-mortem debugger on the task's exception (also FLYTELITE_PDB=1)."),
+)
 REQUIRED = ("inputs", "output-prefix")
 # map-execute also takes --max-concurrency: the backend limits concurrency, a subtask ignores it.
 MAP_ONLY_OPTIONS: tuple[tuple[str, str], ...] = (("max-concurrency", "Accepted for compatibility; the backend enforces it."),)

@@ -26,6 +26,7 @@ from ..support.scratch import make_attempt_directory, make_working_directory, re
 from ..types import BlobPaths
 from ..support.exceptions import IgnoreOutputs, TaskError, TerminatedError
 from . import verdict
+from .debugging import post_mortem
 from .errors import Failure, UserCodeError, one_line
 from .settings import AttemptSettings
 from .signals import accept_held_sigterm, deciding_verdict, task_timeout, terminate_on_sigterm
@@ -54,6 +55,7 @@ class ExecuteArgs(Record):
         "dynamic_addl_distro",
         "dynamic_dest_dir",
         "test",
+        "pdb",
         "loader_args",
         "in_process",
     )
@@ -69,6 +71,7 @@ class ExecuteArgs(Record):
         dynamic_addl_distro: str | None = None,
         dynamic_dest_dir: str | None = None,
         test: bool = False,
+        pdb: bool = False,
         loader_args: tuple[str, ...] = (),
         in_process: bool = False,
     ) -> None:
@@ -80,6 +83,7 @@ class ExecuteArgs(Record):
         self.dynamic_addl_distro = _given(dynamic_addl_distro)
         self.dynamic_dest_dir = _given(dynamic_dest_dir)
         self.test = bool(test)
+        self.pdb = bool(pdb)  # or FLYTELITE_PDB: a post-mortem debugger on the user's exception, on a terminal
         self.loader_args = tuple(loader_args)
         # `flytelite run`: a dynamic task runs its calls here instead of writing futures.pb
         self.in_process = in_process
@@ -198,6 +202,7 @@ def load_task(attempt: Attempt) -> None:
         resolver = load_resolver(resolver_path)
         attempt.task = resolver.load_task(loader_args)
     except (Exception, SystemExit) as exc:  # sys.exit() in user code must not skip the error document
+        post_mortem(exc, attempt.args.pdb, attempt.environ)
         summary = f"could not load the task ({what}) with resolver {resolver_path or 'default'}: {one_line(exc)}"
         raise UserCodeError(summary, exc) from exc
     if not isinstance(attempt.task, BaseTask):
@@ -244,6 +249,7 @@ def run_task(attempt: Attempt) -> None:
     except (IgnoreOutputs, TerminatedError):
         raise
     except (Exception, SystemExit) as exc:  # sys.exit() in the task must not skip the error document
+        post_mortem(exc, attempt.args.pdb, attempt.environ)
         raise UserCodeError(f"{task.name} failed: {one_line(exc)}", exc) from exc
 
 
