@@ -84,6 +84,50 @@ class Codec:
     def mismatch(self, got: str) -> LiteralMismatch:
         return LiteralMismatch(f"expected {type_name(self.py_type)}, got {got}")
 
+    # --- the value inside a msgpack document: a dataclass field, or an attribute the backend resolved ---
+
+    def to_builtin(self, value: Any) -> Any:
+        """``value`` as msgpack-friendly builtins, its form inside a dataclass document."""
+        raise UnsupportedType(f"{type_name(self.py_type)} has no form inside a dataclass document")
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        """The value that ``to_builtin`` gave ``data`` for; ``lenient`` reads JSON's floats as integers."""
+        raise UnsupportedType(f"{type_name(self.py_type)} has no form inside a dataclass document")
+
+    def document_gap(self) -> str | None:
+        """Why a value of this type cannot travel inside a dataclass document; ``None`` when it can."""
+        if type(self).to_builtin is Codec.to_builtin or type(self).from_builtin is Codec.from_builtin:
+            return f"{type_name(self.py_type)} has no form inside a dataclass document"
+        return None
+
+    def decode_other(self, lit: Literal) -> Any:
+        """A literal not of this type's own shape, as the backend also sends it: a ``Binary`` tagged
+        msgpack holding just the value (an attribute of a dataclass output, Flyte RFC 5741), or, for the
+        types FlyteConsole sends as JSON, a ``Struct``."""
+        scalar = lit.scalar
+        kind = scalar.WhichOneof("value") if lit.WhichOneof("value") == "scalar" else None
+        if kind == "binary" and scalar.binary.tag == MSGPACK_TAG and self.document_gap() is None:
+            return self.from_builtin(unpack_msgpack(scalar.binary.value, self), lenient=False)
+        if kind == "generic" and self.reads_struct and self.document_gap() is None:
+            from google.protobuf import json_format
+
+            return self.from_builtin(json_format.MessageToDict(scalar.generic), lenient=True)
+        raise self.mismatch(describe_literal(lit))
+
+    reads_struct = False  # whether a FlyteConsole JSON ``Struct`` is read (dataclasses, dicts, files)
+
+
+MSGPACK_TAG = "msgpack"
+
+
+def unpack_msgpack(data: bytes, codec: Codec) -> Any:
+    import msgpack
+
+    try:
+        return msgpack.unpackb(data, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise codec.mismatch(f"a msgpack binary that cannot be read ({exc})") from None
+
 
 
 def short_repr(value: Any, limit: int = 80) -> str:

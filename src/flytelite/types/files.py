@@ -212,13 +212,18 @@ class _BlobCodec(Codec):
         self.file_format = getattr(py_type, "file_format", "")
         self.literal_type = types_pb2.LiteralType(blob=types_pb2.BlobType(format=self.file_format, dimensionality=self.dimensionality))
 
-    def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
+    def coerce(self, value: Any) -> Any:
+        """``value`` as the declared class: a path, or a File where a File["csv"] is declared, is taken."""
         if isinstance(value, (str, os.PathLike)) and not isinstance(value, _PathValue):
             value = self.py_type(value)
-        elif type(value) in self.py_type.__mro__[1:]:  # a File where a File["csv"] is declared
+        elif type(value) in self.py_type.__mro__[1:]:
             value = self.py_type(value.path)
         if not isinstance(value, self.py_type):
             raise self.mismatch(f"{type(value).__name__} {value!r}")
+        return value
+
+    def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
+        value = self.coerce(value)
         if not value.remote and not self.local_exists(value.download()):
             # the task's fault, said before any upload is tried (flytekit refuses it too)
             raise self.mismatch(f"{value!r}: no {self.what} exists at {os.path.abspath(value.download())}")
@@ -229,9 +234,22 @@ class _BlobCodec(Codec):
 
     def decode(self, lit: literals_pb2.Literal) -> Any:
         scalar = lit.scalar
-        if scalar.WhichOneof("value") != "blob" or scalar.blob.metadata.type.dimensionality != self.dimensionality:
+        if scalar.WhichOneof("value") != "blob":
+            return self.decode_other(lit)
+        if scalar.blob.metadata.type.dimensionality != self.dimensionality:
             raise self.mismatch(describe_literal(lit))
         return self.py_type(scalar.blob.uri)
+
+    reads_struct = True  # FlyteConsole sends {"path": uri}
+
+    def to_builtin(self, value: Any) -> Any:
+        return self.coerce(value).__flytelite_to_builtin__()
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        try:
+            return self.py_type.__flytelite_from_builtin__(data)
+        except ValueError as exc:
+            raise self.mismatch(str(exc)) from None
 
 
 # flytekit's names, so that ported code needs no rename.
