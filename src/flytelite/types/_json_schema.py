@@ -49,10 +49,10 @@ def _default_value(value: Any) -> Any:
 
 
 def field_schema(py_type: Any) -> dict[str, Any]:
-    simple = _SIMPLE.get(py_type)
+    origin, args = typing.get_origin(py_type), typing.get_args(py_type)
+    simple = _SIMPLE.get(py_type) if origin is None else None  # List[Annotated[...]] may be unhashable
     if simple is not None:
         return dict(simple)
-    origin, args = typing.get_origin(py_type), typing.get_args(py_type)
     if origin is list:
         return {"type": "array", "items": field_schema(args[0])}
     if origin is dict:

@@ -10,6 +10,7 @@ import collections.abc
 import datetime
 import enum
 import functools
+import os
 import types
 import typing
 from typing import Any, Callable
@@ -79,7 +80,7 @@ def _build_codec_of(py_type: Any) -> Codec:
     args = typing.get_args(py_type)
     if origin is typing.Annotated:  # first: its extras may be unhashable (kwtypes(...) is a dict)
         return _annotated_codec(args[0], args[1:])
-    simple = _SIMPLE_CODECS.get(py_type)
+    simple = _SIMPLE_CODECS.get(py_type) if origin is None else None  # List[Annotated[...]] may be unhashable
     if simple is not None:
         return simple()
     if origin in (typing.Union, types.UnionType):
@@ -191,6 +192,8 @@ def _codec_for_class(py_type: type) -> Codec:
 def _blob_codec(py_type: type) -> Codec | None:
     from . import files
 
+    if py_type is os.PathLike:  # flytekit's file transformer takes os.PathLike too
+        return files.FileCodec(files.File)
     if issubclass(py_type, files.File):
         return files.FileCodec(py_type)
     if issubclass(py_type, files.Directory):

@@ -67,13 +67,14 @@ def _struct_literal_type(field_codecs: dict[str, Codec], schema: Callable[[], di
 
 
 def writes_old_format() -> bool:
-    return os.environ.get(OLD_FORMAT_VARIABLE, "").lower() == "true"
+    return os.environ.get(OLD_FORMAT_VARIABLE, "").lower() in ("true", "t", "1")  # flytekit's str2bool
 
 
 class _BinaryStructCodec(Codec):
     """Common reading and writing of the msgpack binary and the old generic Struct."""
 
     reads_struct = True
+    old_format_metadata: dict[str, str] = {}  # the Literal's metadata beside the old Struct
 
     def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
         if not self.accepts(value):
@@ -96,6 +97,7 @@ class _BinaryStructCodec(Codec):
         except (TypeError, ValueError) as exc:
             raise self.mismatch(f"data that JSON cannot hold: {exc}"[:300]) from None
         json_format.Parse(text, lit.scalar.generic)
+        lit.metadata.update(self.old_format_metadata)
 
     def decode(self, lit: literals_pb2.Literal) -> Any:
         return self.decode_other(lit)
@@ -104,6 +106,7 @@ class _BinaryStructCodec(Codec):
 class UntypedDictCodec(_BinaryStructCodec):
     py_type = dict
     union_tag = "Typed Dict"
+    old_format_metadata = {"format": "json"}
 
     def __init__(self) -> None:
         self.literal_type = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRUCT, annotation=_msgpack_annotation())
@@ -126,6 +129,7 @@ class KeyedDictCodec(_BinaryStructCodec):
     """``dict[K, V]`` with keys other than ``str``: Flyte maps have string keys, so flytekit sends msgpack."""
 
     union_tag = "Typed Dict"
+    old_format_metadata = {"format": "json"}
 
     def __init__(self, py_type: Any) -> None:
         key_type = typing.get_args(py_type)[0]

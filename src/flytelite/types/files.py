@@ -35,6 +35,12 @@ def _local_download_path(uri: str) -> str:
 class _PathValue(os.PathLike):
     """Shared behaviour of files and folders: a URI, and a local copy made on demand."""
 
+    file_format = ""
+
+    def __class_getitem__(cls, file_format: str) -> Any:
+        """``File["csv"]``, ``Directory["csv"]``: a subclass whose blob type names the format."""
+        return _with_format(cls, file_format.strip().lstrip("~").lstrip("."))
+
     def __init__(self, path: str | os.PathLike[str], remote_path: str | bool | None = None) -> None:
         self.path = os.fspath(path)
         self.remote_path = remote_path
@@ -111,13 +117,9 @@ class File(_PathValue):
     """A single file, local or remote: ``File("/tmp/report.csv")``, ``File("s3://bucket/key")``.
 
     ``File["csv"]`` is a file of a declared format, as flytekit's ``FlyteFile["csv"]``: the format is
-    written into the blob's type, and a plain ``File`` is accepted where a ``File["csv"]`` is declared.
+    written into the blob's type, and a plain ``File`` is accepted where a ``File["csv"]`` is declared
+    (``Directory["csv"]`` likewise).
     """
-
-    file_format = ""
-
-    def __class_getitem__(cls, file_format: str) -> type[File]:
-        return _file_with_format(cls, file_format.strip().lstrip("~").lstrip("."))
 
     def _fetch(self, local_path: str) -> str:
         return io.get_file(self.path, local_path)
@@ -162,7 +164,7 @@ def _upload_on_close(uri: str, local_path: str, mode: str, **kwargs: Any) -> IO[
 
 
 @functools.lru_cache(maxsize=None)
-def _file_with_format(cls: type[File], file_format: str) -> type[File]:
+def _with_format(cls: type[_PathValue], file_format: str) -> type[_PathValue]:
     if not file_format:
         return cls
     return type(f"{cls.__name__}[{file_format}]", (cls,), {"file_format": file_format, "__module__": cls.__module__})
