@@ -1,9 +1,10 @@
-"""Codecs of the built-in types: primitives, dates and durations, ``None``, lists, dicts, unions, enums."""
+"""Codecs of the built-in types: primitives, dates and durations, ``None``, lists, dicts, unions, enums, ``Literal``."""
 
 from __future__ import annotations
 
 import datetime
 import enum
+import typing
 from typing import Any
 
 from flyteidl.core import types_pb2
@@ -506,3 +507,36 @@ class EnumCodec(Codec):
         except ValueError:
             allowed = ", ".join(repr(m.value) for m in self.py_type)
             raise self.mismatch(f"{data!r}, which is none of {allowed}") from None
+
+
+class LiteralValuesCodec(Codec):
+    """``typing.Literal["a", "b"]``: the values' own type, its LiteralType annotated with the allowed values."""
+
+    union_tag = "LiteralTypeTransformer"
+
+    def __init__(self, py_type: Any, base: Codec) -> None:
+        self.py_type, self.base = py_type, base
+        self.values = typing.get_args(py_type)
+        self.literal_type = LiteralType()
+        self.literal_type.CopyFrom(base.literal_type)
+        self.literal_type.annotation.annotations.update({"literal_values": list(self.values)})
+
+    def accepts(self, value: Any) -> bool:
+        return self.base.accepts(value) and value in self.values
+
+    def check(self, value: Any) -> Any:
+        if not self.accepts(value):
+            raise self.mismatch(f"{short_repr(value)}, which is none of {', '.join(map(repr, self.values))}")
+        return value
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        self.base.encode(self.check(value), lit)
+
+    def decode(self, lit: Literal) -> Any:
+        return self.check(self.base.decode(lit))
+
+    def to_builtin(self, value: Any) -> Any:
+        return self.base.to_builtin(self.check(value))
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        return self.check(self.base.from_builtin(data, lenient))

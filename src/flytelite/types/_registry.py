@@ -28,6 +28,7 @@ from ._builtins import (
     IntCodec,
     IteratorCodec,
     ListCodec,
+    LiteralValuesCodec,
     NoneCodec,
     StrCodec,
     UnionCodec,
@@ -85,6 +86,8 @@ def _build_codec_of(py_type: Any) -> Codec:
         return simple()
     if origin in (typing.Union, types.UnionType):
         return UnionCodec(py_type, [codec_for(arg) for arg in args])
+    if origin is typing.Literal:
+        return _literal_values_codec(py_type, args)
     if origin is list:
         if not args:
             raise UnsupportedType("list needs an element type, e.g. list[int]")
@@ -101,13 +104,20 @@ def _build_codec_of(py_type: Any) -> Codec:
         return _structured().KeyedDictCodec(py_type)
     if py_type is dict:
         return _structured().UntypedDictCodec()
+    if py_type is typing.Any:  # before classes: Any is one since Python 3.11
+        from ._pickled import AnyCodec
+
+        return AnyCodec()
     if isinstance(py_type, type):
         return _codec_for_class(py_type)
-    if py_type is typing.Any:  # flytekit pickles whatever arrives
-        from ._pickled import PickleCodec
-
-        return PickleCodec(py_type)
     raise UnsupportedType(f"{type_name(py_type)} cannot be expressed as a Flyte type")
+
+
+def _literal_values_codec(py_type: Any, values: tuple[Any, ...]) -> Codec:
+    base = type(values[0])
+    if any(type(value) is not base for value in values) or base not in (str, int, float, bool):
+        raise UnsupportedType(f"{type_name(py_type)}: a Literal's values must all be str, int, float or bool, and of one type")
+    return LiteralValuesCodec(py_type, codec_for(base))
 
 
 def _structured() -> Any:
