@@ -13,6 +13,8 @@ import types
 import typing
 from typing import Any
 
+from ._base import codec_for
+
 _SIMPLE = {
     int: {"type": "integer"},
     float: {"type": "number"},
@@ -34,7 +36,7 @@ def dataclass_schema(cls: type) -> dict[str, Any]:
             continue
         prop = field_schema(hints[field.name])
         if field.default is not dataclasses.MISSING:
-            prop["default"] = _default_value(field.default)
+            prop["default"] = codec_for(hints[field.name]).to_builtin(field.default)  # a datetime as its ISO text
         elif field.default_factory is dataclasses.MISSING:
             required.append(field.name)
         properties[field.name] = prop
@@ -42,10 +44,6 @@ def dataclass_schema(cls: type) -> dict[str, Any]:
     if required:
         schema["required"] = required
     return schema
-
-
-def _default_value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
 
 
 def field_schema(py_type: Any) -> dict[str, Any]:

@@ -136,6 +136,9 @@ def _annotated_codec(base: Any, extras: tuple[Any, ...]) -> Codec:
     from .annotations import HashedCodec, HashMethod
 
     codec = _table_codec(base, extras) if _datasets().is_table_class(base) else codec_for(base)  # columns, format
+    options = [extra for extra in extras if isinstance(extra, dict)]  # kwtypes(allow_pickle=True) of an array
+    if options and hasattr(codec, "with_options"):
+        codec = codec.with_options(options[0])
     hashing = [extra for extra in extras if isinstance(extra, HashMethod)]
     return HashedCodec(codec, hashing[0]) if hashing else codec
 
