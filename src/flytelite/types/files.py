@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import pathlib
 import secrets
 from typing import IO, Any, Iterator
 
@@ -45,10 +46,33 @@ class _PathValue(os.PathLike):
         self.path = os.fspath(path)
         self.remote_path = remote_path
         self._local: str | None = None if io.is_remote(self.path) else io.to_local_path(self.path)
+        self._source: str | None = None  # the URI it was read from: it travels on as it is
+
+    @classmethod
+    def from_source(cls, source: str | os.PathLike[str]) -> Any:
+        """A value read from ``source`` (as a task input is): returned as an output, it is not copied."""
+        value = cls(source)
+        value._source = value.path
+        return value
 
     @property
     def remote(self) -> bool:
         return io.is_remote(self.path)
+
+    @property
+    def remote_source(self) -> str | None:
+        """The URI this value was read from (a task input's), as flytekit's ``remote_source``; else ``None``."""
+        return self._source
+
+    @property
+    def downloaded(self) -> bool:
+        """Whether a local copy exists (a local path always has one)."""
+        return self._local is not None
+
+    @classmethod
+    def extension(cls) -> str:
+        """The declared format (``File["csv"].extension() == "csv"``), as flytekit's."""
+        return cls.file_format
 
     def download(self) -> str:
         """The local path, downloading first when the value lives in remote storage."""
@@ -67,7 +91,7 @@ class _PathValue(os.PathLike):
 
     def __flytelite_path__(self) -> str:
         """The URI this value travels as, uploading a local one (to ``remote_path`` or under the raw output prefix)."""
-        if self.remote or self.remote_path is False:
+        if self.remote or self.remote_path is False or self._source == self.path:
             return self.path
         target = self.remote_path if isinstance(self.remote_path, str) else self._random_target()
         self._upload(target)
@@ -111,6 +135,9 @@ class _PathValue(os.PathLike):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"
+
+    def __str__(self) -> str:
+        return self.path
 
 
 class File(_PathValue):
@@ -191,6 +218,14 @@ class Directory(_PathValue):
         """A file inside this folder (a random name when none is given), as flytekit's ``new_file``."""
         return File(io.join(self.path, name or secrets.token_hex(8)))
 
+    def new_dir(self, name: str | None = None) -> Directory:
+        """A folder inside this folder (a random name when none is given), as flytekit's ``new_dir``."""
+        return Directory(io.join(self.path, name or secrets.token_hex(8)))
+
+    def __truediv__(self, other: str | os.PathLike[str]) -> pathlib.Path:
+        """``folder / "name"``: a path inside this folder's path, as flytekit's (no download)."""
+        return pathlib.Path(self.path) / other
+
     def crawl(self, maxdepth: int | None = None, topdown: bool = True) -> Iterator[tuple[str, str]]:
         """``(folder, relative path)`` of every file inside, as flytekit's ``crawl``.
 
@@ -240,7 +275,7 @@ class _BlobCodec(Codec):
             return self.decode_other(lit)
         if scalar.blob.metadata.type.dimensionality != self.dimensionality:
             raise self.mismatch(describe_literal(lit))
-        return self.py_type(scalar.blob.uri)
+        return self.py_type.from_source(scalar.blob.uri)
 
     reads_struct = True  # FlyteConsole sends {"path": uri}
 
