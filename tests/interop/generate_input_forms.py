@@ -11,6 +11,7 @@ flytekit reads the literal back as (``flytekit_reads``: the value's repr) or the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -80,7 +81,9 @@ def read_back(ctx, name: str, t) -> dict:
 def attribute_literal(ctx, holder_type, value) -> Literal:
     """The literal of ``holder.v`` as flytekit resolves it locally (the backend does the same remotely)."""
     whole = fresh_to_literal(ctx, holder_type(v=value), holder_type)
-    return resolve_attr_path_in_promise(Promise(var="o0", val=whole, attr_path=["v"])).val
+    promise = Promise(var="o0", val=whole)
+    promise._attr_path = ["v"]  # what `holder.v` on a promise records
+    return asyncio.run(resolve_attr_path_in_promise(promise)).val
 
 
 def write_attribute_cases(ctx, manifest) -> None:
