@@ -153,13 +153,32 @@ def codec_for(py_type: Any) -> Codec:
     return _lookup(py_type)
 
 
-def self_converting_schema(validate: Callable[[Any], Any]) -> Any:
+def self_converting_schema(validate: Callable[[Any], Any], ref: str) -> Any:
     """The pydantic core schema of a class that converts itself to builtins (``__flytelite_to_builtin__``)
-    and back (``validate``): how ``File`` and ``StructuredDataset`` fields of a pydantic model travel."""
+    and back (``validate``): how ``File`` and ``StructuredDataset`` fields of a pydantic model travel.
+    ``ref`` names its JSON schema in the model's ``$defs``, as flytekit's classes are named there."""
     from pydantic_core import core_schema
 
     serialize = core_schema.plain_serializer_function_ser_schema(lambda value: value.__flytelite_to_builtin__(), when_used="json")
-    return core_schema.no_info_plain_validator_function(validate, serialization=serialize)
+    return core_schema.no_info_plain_validator_function(validate, serialization=serialize, ref=ref)
+
+
+def pydantic_style(schema: dict[str, Any]) -> dict[str, Any]:
+    """A dataclass field's JSON schema (mashumaro's style) as pydantic writes the same class: every
+    property titled after its name, no ``additionalProperties: false``, no ``propertyNames``."""
+    out = {key: value for key, value in schema.items() if key != "additionalProperties"}
+    out["properties"] = {
+        name: {"title": name.replace("_", " ").title(), **_without_property_names(prop)} for name, prop in schema["properties"].items()
+    }
+    return out
+
+
+def _without_property_names(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {key: _without_property_names(value) for key, value in schema.items() if key != "propertyNames"}
+    if isinstance(schema, list):
+        return [_without_property_names(item) for item in schema]
+    return schema
 
 
 # --- where blobs go -----------------------------------------------------------------------------

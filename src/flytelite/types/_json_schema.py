@@ -55,6 +55,8 @@ def field_schema(py_type: Any) -> dict[str, Any]:
         return {"type": "array", "items": field_schema(args[0])}
     if origin is dict:
         return {"type": "object", "additionalProperties": field_schema(args[1]), "propertyNames": field_schema(args[0])}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
     if origin in (typing.Union, types.UnionType):
         return {"anyOf": [field_schema(arg) for arg in args]}
     if py_type is dict:

@@ -18,7 +18,7 @@ from typing import IO, Any, Iterator
 from flyteidl.core import literals_pb2, types_pb2
 
 from .. import io
-from ._base import Codec, blob_paths, describe_literal, self_converting_schema
+from ._base import Codec, blob_paths, describe_literal, pydantic_style, self_converting_schema
 
 SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
 MULTIPART = types_pb2.BlobType.BlobDimensionality.MULTIPART
@@ -111,11 +111,25 @@ class _PathValue(os.PathLike):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        return self_converting_schema(cls._from_pydantic)
+        return self_converting_schema(cls._from_pydantic, cls._schema_title() + (f"_{cls.file_format}" if cls.file_format else ""))
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
-        return {"type": "object", "title": cls.__name__, "properties": {"path": {"type": "string"}}, "required": ["path"]}
+        return pydantic_style(cls.__flytelite_json_schema__())
+
+    @classmethod
+    def __flytelite_json_schema__(cls) -> dict[str, Any]:
+        """The JSON schema flytekit 1.16 writes for a FlyteFile / FlyteDirectory field of a dataclass."""
+        optional_path = {"default": None, "anyOf": [{"type": "string"}, {"type": "string", "format": "path"}]}
+        properties: dict[str, Any] = {"path": optional_path}
+        if issubclass(cls, File):
+            text_map = {"type": "object", "additionalProperties": {"type": "string"}, "propertyNames": {"type": "string"}}
+            properties = {"metadata": {"default": None, "anyOf": [text_map, {"type": "null"}]}, **properties}
+        return {"type": "object", "title": cls._schema_title(), "properties": properties, "additionalProperties": False}
+
+    @classmethod
+    def _schema_title(cls) -> str:
+        return "FlyteFile" if issubclass(cls, File) else "FlyteDirectory"
 
     @classmethod
     def _from_pydantic(cls, value: Any) -> Any:
