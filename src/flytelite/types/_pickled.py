@@ -44,7 +44,9 @@ class PickleCodec(Codec):
         import cloudpickle
 
         blob = lit.scalar.blob
-        if lit.scalar.WhichOneof("value") != "blob" or blob.metadata.type.format != PICKLE_FORMAT:
+        if lit.scalar.WhichOneof("value") != "blob":
+            return self.decode_other(lit)  # an Any field's value, handed on from a dataclass
+        if blob.metadata.type.format != PICKLE_FORMAT:
             raise self.mismatch(describe_literal(lit))
         value = cloudpickle.loads(io.read_bytes(blob.uri))
         if not isinstance(value, self.instance_of):
