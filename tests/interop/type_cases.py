@@ -8,7 +8,7 @@ import datetime
 import os
 import typing
 from dataclasses import dataclass, field, make_dataclass
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, List, Optional, Union
 
 from cases import Opaque, pydantic
 

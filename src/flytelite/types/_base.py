@@ -84,6 +84,11 @@ class Codec:
     def mismatch(self, got: str) -> LiteralMismatch:
         return LiteralMismatch(f"expected {type_name(self.py_type)}, got {got}")
 
+    def require(self, value: Any, kind: type | tuple[type, ...]) -> None:
+        """Raise a mismatch naming ``value`` unless it is a ``kind``."""
+        if not isinstance(value, kind):
+            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+
     # --- the value inside a msgpack document: a dataclass field, or an attribute the backend resolved ---
 
     def to_builtin(self, value: Any) -> Any:

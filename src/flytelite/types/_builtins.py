@@ -177,8 +177,7 @@ class DatetimeCodec(Codec):
         return value.isoformat()
 
     def from_builtin(self, data: Any, lenient: bool) -> Any:
-        if not isinstance(data, str):
-            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        self.require(data, str)
         try:
             return self.parse_iso(data)
         except ValueError:
@@ -285,8 +284,7 @@ class ListCodec(Codec):
         return isinstance(value, list)
 
     def encode(self, value: Any, lit: Literal) -> None:
-        if not isinstance(value, list):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, list)
         lit.collection.SetInParent()  # an empty list is still a collection literal
         lits = lit.collection.literals
         try:
@@ -306,14 +304,12 @@ class ListCodec(Codec):
         return self.item.document_gap()
 
     def to_builtin(self, value: Any) -> Any:
-        if not isinstance(value, list):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, list)
         item = self.item.to_builtin
         return [item(element) for element in value]
 
     def from_builtin(self, data: Any, lenient: bool) -> Any:
-        if not isinstance(data, list):
-            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        self.require(data, list)
         item = self.item.from_builtin
         return [item(element, lenient) for element in data]
 
@@ -353,8 +349,7 @@ class DictCodec(Codec):
         return isinstance(value, dict)
 
     def encode(self, value: Any, lit: Literal) -> None:
-        if not isinstance(value, dict):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, dict)
         lit.map.SetInParent()  # an empty dict is still a map literal
         target = lit.map.literals
         for key, item in value.items():
@@ -369,8 +364,7 @@ class DictCodec(Codec):
         return self.value_codec.document_gap()
 
     def to_builtin(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, dict)
         encode = self.value_codec.to_builtin
         return {self.check_key(key): encode(item) for key, item in value.items()}
 
@@ -380,8 +374,7 @@ class DictCodec(Codec):
         return key
 
     def from_builtin(self, data: Any, lenient: bool) -> Any:
-        if not isinstance(data, dict):
-            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        self.require(data, dict)
         decode = self.value_codec.from_builtin
         return {self.check_key(key): decode(item, lenient) for key, item in data.items()}
 

@@ -23,7 +23,7 @@ from flyteidl.core import literals_pb2, types_pb2
 from google.protobuf import json_format
 
 from . import _json_schema
-from ._base import MSGPACK_TAG, Codec, LiteralMismatch, UnsupportedType, codec_for, short_repr, type_name
+from ._base import MSGPACK_TAG, Codec, LiteralMismatch, UnsupportedType, codec_for, type_name
 
 OLD_FORMAT_VARIABLE = "FLYTE_USE_OLD_DC_FORMAT"  # "true": write the pre-1.14 JSON Struct, as flytekit does
 
@@ -112,8 +112,7 @@ class UntypedDictCodec(_BinaryStructCodec):
         self.literal_type = types_pb2.LiteralType(simple=types_pb2.SimpleType.STRUCT, annotation=_msgpack_annotation())
 
     def to_builtin(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, dict)
         return value
 
     def from_builtin(self, data: Any, lenient: bool) -> Any:
@@ -148,8 +147,7 @@ class KeyedDictCodec(_BinaryStructCodec):
         return isinstance(value, dict)
 
     def to_builtin(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, dict)
         key, item = self.key_codec.to_builtin, self.value_codec.to_builtin
         try:
             return {key(k): item(v) for k, v in value.items()}
@@ -157,8 +155,7 @@ class KeyedDictCodec(_BinaryStructCodec):
             raise LiteralMismatch(f"in {type_name(self.py_type)}: {exc}") from None
 
     def from_builtin(self, data: Any, lenient: bool) -> Any:
-        if not isinstance(data, dict):
-            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        self.require(data, dict)
         item = self.value_codec.from_builtin
         try:
             return {self._key(k, lenient): item(v, lenient) for k, v in data.items()}
@@ -189,8 +186,7 @@ class DataclassCodec(_BinaryStructCodec):
         return type(value) is self.py_type
 
     def to_builtin(self, value: Any) -> Any:
-        if not isinstance(value, self.py_type):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, self.py_type)
         out = {}
         for name, codec in self.field_codecs.items():
             try:
@@ -200,8 +196,7 @@ class DataclassCodec(_BinaryStructCodec):
         return out
 
     def from_builtin(self, data: Any, lenient: bool) -> Any:
-        if not isinstance(data, dict):
-            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        self.require(data, dict)
         kwargs = {}
         for name, codec in self.field_codecs.items():
             if name in data:
@@ -228,8 +223,7 @@ class PydanticCodec(_BinaryStructCodec):
         self.literal_type = _struct_literal_type(field_codecs, py_type.model_json_schema)
 
     def to_builtin(self, value: Any) -> Any:
-        if not isinstance(value, self.py_type):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, self.py_type)
         return json.loads(value.model_dump_json())
 
     def from_builtin(self, data: Any, lenient: bool) -> Any:
