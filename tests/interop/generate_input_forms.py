@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden_forms"
 sys.path.insert(0, str(HERE))
 
+import generate_golden  # noqa: E402  (its fresh_to_literal)
 import input_forms  # noqa: E402
 import type_cases  # noqa: E402
 
@@ -46,10 +47,7 @@ OLD_ENV = "FLYTE_USE_OLD_DC_FORMAT"
 
 def fresh_to_literal(ctx, value, t):
     """TypeEngine.to_literal past flytekit's literal cache (which ignores FLYTE_USE_OLD_DC_FORMAT)."""
-    cache = getattr(TypeEngine, "_LITERAL_CACHE", None)
-    if cache is not None:
-        cache.clear()
-    return TypeEngine.to_literal(ctx, value, t, TypeEngine.to_literal_type(t))
+    return generate_golden.fresh_to_literal(ctx, value, t, TypeEngine.to_literal_type(t))
 
 
 def write_pb(name: str, msg) -> str:
