@@ -112,3 +112,28 @@ def test_run_failing_task_prints_the_error_and_exits_1(ep):
     assert "failing_tasks.boom failed: RuntimeError: boom with value 9" in result.stderr
     assert 'failing_tasks.py", line 14, in _inner_helper' in result.stderr
     assert result.stdout == ""
+
+
+DOCUMENT_TASKS = "tests/entrypoint/task_modules/document_tasks.py"
+
+
+def test_run_prints_a_dataclass_with_an_any_field(ep):
+    # On main the output was written and then could not be read back: the run ended in a traceback.
+    result = _run(ep, DOCUMENT_TASKS, "tag", "--text", "hi")
+    assert result.returncode == 0, result.describe()
+    assert json.loads(result.stdout) == {"o0": {"payload": {"text": "hi", "n": [1, 2.5]}, "when": "2024-01-02T00:00:00+00:00"}}
+
+
+def test_run_reads_a_dataclass_with_an_any_field_as_input(ep):
+    result = _run(ep, DOCUMENT_TASKS, "untag", "--tagged", '{"payload": {"text": "yo"}, "when": "2023-05-06T00:00:00"}')
+    assert result.returncode == 0, result.describe()
+    assert json.loads(result.stdout) == {"o0": "yo|2023"}
+
+
+def test_run_prints_a_file_field_as_the_uri_it_was_stored_at(ep, tmp_path):
+    result = _run(ep, str(REPO / DOCUMENT_TASKS), "report", "--text", "body", "--keep", cwd=tmp_path)
+    assert result.returncode == 0, result.describe()
+    shown = json.loads(result.stdout)["o0"]
+    assert shown["name"] == "r"
+    with open(shown["data"]["path"]) as f:  # the stored copy under the run's raw output folder
+        assert f.read() == "body"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import typing
 from typing import Any
 
 import numpy
@@ -15,6 +16,7 @@ from flytelite.types import (
     BlobPaths,
     Codec,
     LiteralMismatch,
+    UnsupportedType,
     decode_map,
     describe_literal,
     encode_map,
@@ -158,3 +160,40 @@ def test_registered_codec_mismatch_names_the_input():
     literal_map = encode_map({"m": "12"}, {"m": str}, what="input")
     with pytest.raises(TypeError, match=r"input 'm'.*expected Money, got a string_value literal '12'"):
         decode_map(literal_map, {"m": Money})
+
+
+# --- numpy options, as flytekit's Annotated[np.ndarray, kwtypes(allow_pickle=..., mmap_mode=...)] ----------
+
+
+def test_numpy_allow_pickle_carries_an_object_array():
+    np = pytest.importorskip("numpy")
+    from flytelite.types.datasets import kwtypes
+
+    pickled = typing.Annotated[np.ndarray, kwtypes(allow_pickle=True)]
+    value = np.array([{"a": 1}, None], dtype=object)
+    assert literal_type(pickled) == literal_type(np.ndarray)  # the options change no type, as in flytekit
+    back = to_python(to_literal(value, pickled), pickled)
+    assert back.dtype == object and list(back) == [{"a": 1}, None]
+
+
+def test_numpy_object_array_without_allow_pickle_names_the_option():
+    np = pytest.importorskip("numpy")
+    with pytest.raises(LiteralMismatch, match=r"kwtypes\(allow_pickle=True\)"):
+        to_literal(np.array([{"a": 1}], dtype=object), np.ndarray)
+
+
+def test_numpy_mmap_mode_reads_a_memory_map():
+    np = pytest.importorskip("numpy")
+    from flytelite.types.datasets import kwtypes
+
+    mapped = typing.Annotated[np.ndarray, kwtypes(mmap_mode="r")]
+    back = to_python(to_literal(np.arange(4), mapped), mapped)
+    assert isinstance(back, np.memmap) and list(back) == [0, 1, 2, 3]
+
+
+def test_numpy_unknown_option_is_refused():
+    np = pytest.importorskip("numpy")
+    from flytelite.types.datasets import kwtypes
+
+    with pytest.raises(UnsupportedType, match="allow_pickle and mmap_mode, not pickle"):
+        literal_type(typing.Annotated[np.ndarray, kwtypes(pickle=True)])

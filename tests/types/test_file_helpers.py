@@ -41,3 +41,32 @@ def test_remote_path_false_keeps_the_local_path(tmp_path):
     lit = to_literal(File(str(tmp_path / "f.txt"), remote_path=False), File)
     assert lit.scalar.blob.uri == str(tmp_path / "f.txt")
     assert not (tmp_path / "raw").exists()
+
+
+# --- the rest of flytekit's FlyteFile / FlyteDirectory surface that ported tasks touch ----------------
+
+
+def test_a_value_read_from_a_literal_knows_its_source_and_travels_on_uncopied(tmp_path):
+    from flytelite.types import to_python
+
+    src = tmp_path / "in.txt"
+    src.write_text("x")
+    stored = to_literal(File(str(src)), File)  # uploaded under the raw prefix
+    read = to_python(stored, File)
+    assert read.remote_source == stored.scalar.blob.uri and read.downloaded
+    assert to_literal(read, File).scalar.blob.uri == stored.scalar.blob.uri  # handed on, not copied again
+    assert File(str(src)).remote_source is None
+
+
+def test_from_source_of_a_remote_uri_is_not_downloaded():
+    value = Directory.from_source("s3://bucket/prefix")
+    assert value.remote_source == "s3://bucket/prefix" and not value.downloaded
+
+
+def test_directory_of_a_format_and_its_helpers():
+    csv_folder = Directory["csv"]
+    assert csv_folder is Directory["csv"] and issubclass(csv_folder, Directory) and csv_folder.extension() == "csv"
+    folder = Directory("s3://bucket/prefix")
+    assert isinstance(folder.new_dir("sub"), Directory) and folder.new_dir("sub").path == "s3://bucket/prefix/sub"
+    assert str(folder / "a.txt") == "s3:/bucket/prefix/a.txt"  # a pathlib.Path, as flytekit's '/' gives
+    assert str(File["csv"]("s3://b/k.csv")) == "s3://b/k.csv" and File["csv"].extension() == "csv"

@@ -6,7 +6,6 @@ temporary folder, the pipeline runs as in a container, and the outputs are print
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import enum
 import importlib
@@ -22,7 +21,7 @@ import click
 from flyteidl.core import errors_pb2
 
 from .. import io
-from ..types import BlobPaths, decode_map_bytes, encode_literals, from_json_data, literal_map_bytes, type_name
+from ..types import BlobPaths, codec_for, decode_map_bytes, encode_literals, from_json_data, literal_map_bytes, type_name
 from ..model.contract import BaseTask
 from ..model.workflow import Workflow
 from ..types.files import Directory, File
@@ -116,27 +115,13 @@ def parse_inputs(task: Any, raw_args: list[str]) -> dict[str, Any]:
     return values
 
 
-def to_json_value(value: Any) -> Any:
-    """A decoded output in a form ``json.dumps`` can print."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [to_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: to_json_value(v) for k, v in value.items()}
-    if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
-    if isinstance(value, datetime.timedelta):
-        return value.total_seconds()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, (File, Directory)):
-        return value.path
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)
+def to_json_value(value: Any, py_type: Any) -> Any:
+    """A decoded output in a form ``json.dumps`` can print: its document form, from the type's codec (the
+    same one that writes it inside a dataclass); a type without one (a pickle, an array) prints as its repr."""
+    codec = codec_for(py_type)
+    if codec.document_gap() is not None:
+        return repr(value)
+    return codec.to_builtin(value)
 
 
 def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) -> int:
@@ -170,8 +155,10 @@ def run_locally(target: str, task_name: str, raw_args: list[str], keep: bool) ->
 def _print_verdict(task: Any, output_prefix: str) -> int:
     outputs_uri, error_uri = io.join(output_prefix, OUTPUTS_FILE), io.join(output_prefix, ERROR_FILE)
     if io.exists(outputs_uri):
-        values = decode_map_bytes(io.read_bytes(outputs_uri), task.python_interface.outputs, what="output")
-        click.echo(json.dumps(to_json_value(values), indent=2))
+        outputs = task.python_interface.outputs
+        values = decode_map_bytes(io.read_bytes(outputs_uri), outputs, what="output")
+        shown = {name: to_json_value(value, outputs[name]) for name, value in values.items()}
+        click.echo(json.dumps(shown, indent=2, default=repr))  # bytes inside an Any field: their repr
         return 0
     if io.exists(error_uri):
         document = errors_pb2.ErrorDocument.FromString(io.read_bytes(error_uri))

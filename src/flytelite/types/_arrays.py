@@ -14,7 +14,7 @@ from typing import Any
 from flyteidl.core import literals_pb2, types_pb2
 
 from .. import io
-from ._base import Codec, LiteralMismatch, blob_paths, describe_literal
+from ._base import Codec, LiteralMismatch, UnsupportedType, blob_paths, describe_literal
 
 SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
 
@@ -83,19 +83,34 @@ class NumpyArrayCodec(SingleBlobCodec):
     blob_format = "NumpyArray"
     suffix = ".npy"
     union_tag = "Numpy Array"
+    allow_pickle = False
+    mmap_mode: str | None = None
+
+    def with_options(self, options: dict[str, Any]) -> NumpyArrayCodec:
+        """``Annotated[np.ndarray, kwtypes(allow_pickle=True, mmap_mode="r")]``, flytekit's options."""
+        unknown = set(options) - {"allow_pickle", "mmap_mode"}
+        if unknown:
+            raise UnsupportedType(f"numpy.ndarray options are allow_pickle and mmap_mode, not {', '.join(sorted(unknown))}")
+        codec = NumpyArrayCodec(self.py_type)
+        codec.allow_pickle = bool(options.get("allow_pickle", False))
+        codec.mmap_mode = options.get("mmap_mode")
+        return codec
 
     def save(self, value: Any, local_path: str) -> None:
         import numpy
 
         try:
-            numpy.save(local_path, value, allow_pickle=False)
+            numpy.save(local_path, value, allow_pickle=self.allow_pickle)
         except ValueError as exc:  # an object array: flytekit refuses it too without allow_pickle
-            raise LiteralMismatch(f"expected numpy.ndarray without Python objects, got one that needs pickling ({exc})") from None
+            raise LiteralMismatch(
+                "expected numpy.ndarray without Python objects, got one that needs pickling "
+                f"(declare Annotated[np.ndarray, kwtypes(allow_pickle=True)] to allow it) ({exc})"
+            ) from None
 
     def load(self, local_path: str) -> Any:
         import numpy
 
-        return numpy.load(local_path, allow_pickle=False)
+        return numpy.load(local_path, allow_pickle=self.allow_pickle, mmap_mode=self.mmap_mode)
 
 
 class _TorchCodec(SingleBlobCodec):

@@ -84,6 +84,55 @@ class Codec:
     def mismatch(self, got: str) -> LiteralMismatch:
         return LiteralMismatch(f"expected {type_name(self.py_type)}, got {got}")
 
+    def require(self, value: Any, kind: type | tuple[type, ...]) -> None:
+        """Raise a mismatch naming ``value`` unless it is a ``kind``."""
+        if not isinstance(value, kind):
+            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+
+    # --- the value inside a msgpack document: a dataclass field, or an attribute the backend resolved ---
+
+    def to_builtin(self, value: Any) -> Any:
+        """``value`` as msgpack-friendly builtins, its form inside a dataclass document."""
+        raise UnsupportedType(f"{type_name(self.py_type)} has no form inside a dataclass document")
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        """The value that ``to_builtin`` gave ``data`` for; ``lenient`` reads JSON's floats as integers."""
+        raise UnsupportedType(f"{type_name(self.py_type)} has no form inside a dataclass document")
+
+    def document_gap(self) -> str | None:
+        """Why a value of this type cannot travel inside a dataclass document; ``None`` when it can."""
+        if type(self).to_builtin is Codec.to_builtin or type(self).from_builtin is Codec.from_builtin:
+            return f"{type_name(self.py_type)} has no form inside a dataclass document"
+        return None
+
+    def decode_other(self, lit: Literal) -> Any:
+        """A literal not of this type's own shape, as the backend also sends it: a ``Binary`` tagged
+        msgpack holding just the value (an attribute of a dataclass output, Flyte RFC 5741), or, for the
+        types FlyteConsole sends as JSON, a ``Struct``."""
+        scalar = lit.scalar
+        kind = scalar.WhichOneof("value") if lit.WhichOneof("value") == "scalar" else None
+        if kind == "binary" and scalar.binary.tag == MSGPACK_TAG and self.document_gap() is None:
+            return self.from_builtin(unpack_msgpack(scalar.binary.value, self), lenient=False)
+        if kind == "generic" and self.reads_struct and self.document_gap() is None:
+            from google.protobuf import json_format
+
+            return self.from_builtin(json_format.MessageToDict(scalar.generic), lenient=True)
+        raise self.mismatch(describe_literal(lit))
+
+    reads_struct = False  # whether a FlyteConsole JSON ``Struct`` is read (dataclasses, dicts, files)
+
+
+MSGPACK_TAG = "msgpack"
+
+
+def unpack_msgpack(data: bytes, codec: Codec) -> Any:
+    import msgpack
+
+    try:
+        return msgpack.unpackb(data, strict_map_key=False)
+    except (ValueError, msgpack.UnpackException) as exc:
+        raise codec.mismatch(f"a msgpack binary that cannot be read ({exc})") from None
+
 
 
 def short_repr(value: Any, limit: int = 80) -> str:
@@ -109,13 +158,32 @@ def codec_for(py_type: Any) -> Codec:
     return _lookup(py_type)
 
 
-def self_converting_schema(validate: Callable[[Any], Any]) -> Any:
+def self_converting_schema(validate: Callable[[Any], Any], ref: str) -> Any:
     """The pydantic core schema of a class that converts itself to builtins (``__flytelite_to_builtin__``)
-    and back (``validate``): how ``File`` and ``StructuredDataset`` fields of a pydantic model travel."""
+    and back (``validate``): how ``File`` and ``StructuredDataset`` fields of a pydantic model travel.
+    ``ref`` names its JSON schema in the model's ``$defs``, as flytekit's classes are named there."""
     from pydantic_core import core_schema
 
     serialize = core_schema.plain_serializer_function_ser_schema(lambda value: value.__flytelite_to_builtin__(), when_used="json")
-    return core_schema.no_info_plain_validator_function(validate, serialization=serialize)
+    return core_schema.no_info_plain_validator_function(validate, serialization=serialize, ref=ref)
+
+
+def pydantic_style(schema: dict[str, Any]) -> dict[str, Any]:
+    """A dataclass field's JSON schema (mashumaro's style) as pydantic writes the same class: every
+    property titled after its name, no ``additionalProperties: false``, no ``propertyNames``."""
+    out = {key: value for key, value in schema.items() if key != "additionalProperties"}
+    out["properties"] = {
+        name: {"title": name.replace("_", " ").title(), **_without_property_names(prop)} for name, prop in schema["properties"].items()
+    }
+    return out
+
+
+def _without_property_names(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {key: _without_property_names(value) for key, value in schema.items() if key != "propertyNames"}
+    if isinstance(schema, list):
+        return [_without_property_names(item) for item in schema]
+    return schema
 
 
 # --- where blobs go -----------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Codecs of the built-in types: primitives, dates and durations, ``None``, lists, dicts, unions, enums."""
+"""Codecs of the built-in types: primitives, dates and durations, ``None``, lists, dicts, unions, enums, ``Literal``."""
 
 from __future__ import annotations
 
 import datetime
 import enum
+import typing
 from typing import Any
 
 from flyteidl.core import types_pb2
@@ -63,8 +64,16 @@ class _PrimitiveCodec(Codec):
     def decode(self, lit: Literal) -> Any:
         prim = lit.scalar.primitive
         if prim.WhichOneof("value") != self.field:
-            raise self.mismatch(describe_literal(lit))
+            return self.decode_other(lit)
         return getattr(prim, self.field)
+
+    def to_builtin(self, value: Any) -> Any:
+        return self.check_value(value)
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        if type(data) is not self.py_type:
+            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        return data
 
     def decode_many(self, lits: Any) -> list[Any]:
         field = self.field
@@ -81,6 +90,11 @@ class IntCodec(_PrimitiveCodec):
     simple = SimpleType.INTEGER
     field = "integer"
     default = 0
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        if lenient and type(data) is float and data.is_integer():  # JSON has no integers
+            return int(data)
+        return super().from_builtin(data, lenient)
 
 
 class StrCodec(_PrimitiveCodec):
@@ -117,6 +131,16 @@ class FloatCodec(_PrimitiveCodec):
         for value in values:
             lits.add().scalar.primitive.float_value = self.check_value(value)
 
+    def to_builtin(self, value: Any) -> Any:
+        if type(value) is not float and type(value) is not int:
+            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        return value  # an int stays an int in the document, as flytekit writes it
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        if type(data) is not float and type(data) is not int:
+            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        return float(data)
+
     def decode(self, lit: Literal) -> Any:
         prim = lit.scalar.primitive
         kind = prim.WhichOneof("value")
@@ -124,7 +148,7 @@ class FloatCodec(_PrimitiveCodec):
             return prim.float_value
         if kind == "integer":
             return float(prim.integer)
-        raise self.mismatch(describe_literal(lit))
+        return self.decode_other(lit)
 
 
 class DatetimeCodec(Codec):
@@ -144,8 +168,24 @@ class DatetimeCodec(Codec):
     def decode(self, lit: Literal) -> Any:
         prim = lit.scalar.primitive
         if prim.WhichOneof("value") != "datetime":
-            raise self.mismatch(describe_literal(lit))
+            return self.decode_other(lit)
         return prim.datetime.ToDatetime(tzinfo=datetime.timezone.utc)
+
+    def to_builtin(self, value: Any) -> Any:
+        if not self.accepts(value):
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        return value.isoformat()
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        self.require(data, str)
+        try:
+            return self.parse_iso(data)
+        except ValueError:
+            raise self.mismatch(f"{data!r}, which is not an ISO-8601 {self.union_tag}") from None
+
+    @staticmethod
+    def parse_iso(text: str) -> Any:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class DateCodec(DatetimeCodec):
@@ -162,7 +202,13 @@ class DateCodec(DatetimeCodec):
         lit.scalar.primitive.datetime.FromDatetime(midnight)
 
     def decode(self, lit: Literal) -> Any:
+        if lit.scalar.primitive.WhichOneof("value") != "datetime":
+            return self.decode_other(lit)
         return super().decode(lit).date()
+
+    @staticmethod
+    def parse_iso(text: str) -> Any:
+        return datetime.date.fromisoformat(text[:10])
 
 
 class DurationCodec(Codec):
@@ -180,8 +226,18 @@ class DurationCodec(Codec):
     def decode(self, lit: Literal) -> Any:
         prim = lit.scalar.primitive
         if prim.WhichOneof("value") != "duration":
-            raise self.mismatch(describe_literal(lit))
+            return self.decode_other(lit)
         return prim.duration.ToTimedelta()
+
+    def to_builtin(self, value: Any) -> Any:
+        if not isinstance(value, datetime.timedelta):
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        return value.total_seconds()
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        if type(data) not in (float, int):
+            raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
+        return datetime.timedelta(seconds=data)
 
 
 class NoneCodec(Codec):
@@ -201,8 +257,16 @@ class NoneCodec(Codec):
 
     def decode(self, lit: Literal) -> Any:
         if lit.scalar.WhichOneof("value") != "none_type":
-            raise self.mismatch(describe_literal(lit))
+            return self.decode_other(lit)
         return None
+
+    def to_builtin(self, value: Any) -> Any:
+        if value is not None:
+            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        return None
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        return self.to_builtin(data)
 
 
 # --- containers ---------------------------------------------------------------------------------
@@ -220,8 +284,7 @@ class ListCodec(Codec):
         return isinstance(value, list)
 
     def encode(self, value: Any, lit: Literal) -> None:
-        if not isinstance(value, list):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, list)
         lit.collection.SetInParent()  # an empty list is still a collection literal
         lits = lit.collection.literals
         try:
@@ -231,11 +294,24 @@ class ListCodec(Codec):
 
     def decode(self, lit: Literal) -> Any:
         if lit.WhichOneof("value") != "collection":
-            raise self.mismatch(describe_literal(lit))
+            return self.decode_other(lit)
         try:
             return self.item.decode_many(lit.collection.literals)
         except LiteralMismatch as exc:
             raise LiteralMismatch(f"in {type_name(self.py_type)} element: {exc}") from None
+
+    def document_gap(self) -> str | None:
+        return self.item.document_gap()
+
+    def to_builtin(self, value: Any) -> Any:
+        self.require(value, list)
+        item = self.item.to_builtin
+        return [item(element) for element in value]
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        self.require(data, list)
+        item = self.item.from_builtin
+        return [item(element, lenient) for element in data]
 
 
 class IteratorCodec(ListCodec):
@@ -254,6 +330,12 @@ class IteratorCodec(ListCodec):
     def decode(self, lit: Literal) -> Any:
         return iter(super().decode(lit))
 
+    def to_builtin(self, value: Any) -> Any:
+        return super().to_builtin(list(value))
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        return iter(super().from_builtin(data, lenient))
+
 
 class DictCodec(Codec):
     union_tag = "Typed Dict"
@@ -267,8 +349,7 @@ class DictCodec(Codec):
         return isinstance(value, dict)
 
     def encode(self, value: Any, lit: Literal) -> None:
-        if not isinstance(value, dict):
-            raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+        self.require(value, dict)
         lit.map.SetInParent()  # an empty dict is still a map literal
         target = lit.map.literals
         for key, item in value.items():
@@ -279,9 +360,27 @@ class DictCodec(Codec):
             except LiteralMismatch as exc:
                 raise LiteralMismatch(f"in {type_name(self.py_type)} key {key!r}: {exc}") from None
 
+    def document_gap(self) -> str | None:
+        return self.value_codec.document_gap()
+
+    def to_builtin(self, value: Any) -> Any:
+        self.require(value, dict)
+        encode = self.value_codec.to_builtin
+        return {self.check_key(key): encode(item) for key, item in value.items()}
+
+    def check_key(self, key: Any) -> str:
+        if not isinstance(key, str):
+            raise self.mismatch(f"a key {key!r} that is not a string")
+        return key
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        self.require(data, dict)
+        decode = self.value_codec.from_builtin
+        return {self.check_key(key): decode(item, lenient) for key, item in data.items()}
+
     def decode(self, lit: Literal) -> Any:
         if lit.WhichOneof("value") != "map":
-            raise self.mismatch(describe_literal(lit))
+            return self.decode_other(lit)
         out = {}
         for key, item in lit.map.literals.items():
             try:
@@ -313,6 +412,27 @@ class UnionCodec(Codec):
 
     def accepts(self, value: Any) -> bool:
         return any(v.accepts(value) for v in self.variants)
+
+    def document_gap(self) -> str | None:
+        return next((gap for gap in (v.document_gap() for v in self.variants) if gap), None)
+
+    def to_builtin(self, value: Any) -> Any:
+        # Every variant that takes the value is tried: True is an int to isinstance, but only bool writes it.
+        for variant in self.variants:
+            if variant.accepts(value):
+                try:
+                    return variant.to_builtin(value)
+                except LiteralMismatch:
+                    continue
+        raise self.mismatch(f"{type(value).__name__} {short_repr(value)}")
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        for variant in self.variants:
+            try:
+                return variant.from_builtin(data, lenient)
+            except (LiteralMismatch, KeyError, TypeError, ValueError):
+                continue
+        raise self.mismatch(f"{type(data).__name__} {short_repr(data)}")
 
     def encode(self, value: Any, lit: Literal) -> None:
         # Like flytekit, try each variant that takes the value: list[int] and list[str] both take a list.
@@ -366,9 +486,50 @@ class EnumCodec(Codec):
     def decode(self, lit: Literal) -> Any:
         prim = lit.scalar.primitive
         if prim.WhichOneof("value") != "string_value":
-            raise self.mismatch(describe_literal(lit))
+            return self.decode_other(lit)
+        return self.from_builtin(prim.string_value, lenient=False)
+
+    def to_builtin(self, value: Any) -> Any:
+        if not isinstance(value, self.py_type):
+            raise self.mismatch(f"{type(value).__name__} {value!r}")
+        return value.value
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
         try:
-            return self.py_type(prim.string_value)
+            return self.py_type(data)
         except ValueError:
             allowed = ", ".join(repr(m.value) for m in self.py_type)
-            raise self.mismatch(f"{prim.string_value!r}, which is none of {allowed}") from None
+            raise self.mismatch(f"{data!r}, which is none of {allowed}") from None
+
+
+class LiteralValuesCodec(Codec):
+    """``typing.Literal["a", "b"]``: the values' own type, its LiteralType annotated with the allowed values."""
+
+    union_tag = "LiteralTypeTransformer"
+
+    def __init__(self, py_type: Any, base: Codec) -> None:
+        self.py_type, self.base = py_type, base
+        self.values = typing.get_args(py_type)
+        self.literal_type = LiteralType()
+        self.literal_type.CopyFrom(base.literal_type)
+        self.literal_type.annotation.annotations.update({"literal_values": list(self.values)})
+
+    def accepts(self, value: Any) -> bool:
+        return self.base.accepts(value) and value in self.values
+
+    def check(self, value: Any) -> Any:
+        if not self.accepts(value):
+            raise self.mismatch(f"{short_repr(value)}, which is none of {', '.join(map(repr, self.values))}")
+        return value
+
+    def encode(self, value: Any, lit: Literal) -> None:
+        self.base.encode(self.check(value), lit)
+
+    def decode(self, lit: Literal) -> Any:
+        return self.check(self.base.decode(lit))
+
+    def to_builtin(self, value: Any) -> Any:
+        return self.base.to_builtin(self.check(value))
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        return self.check(self.base.from_builtin(data, lenient))

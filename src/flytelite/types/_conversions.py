@@ -103,8 +103,4 @@ def decode_map(
 
 def from_json_data(data: Any, py_type: Any) -> Any:
     """A value of ``py_type`` from JSON-decoded data: a dataclass from a dict, a pydantic model validated."""
-    from ._structured import from_builtin, is_pydantic_model
-
-    if isinstance(py_type, type) and is_pydantic_model(py_type):
-        return py_type.model_validate(data)
-    return from_builtin(data, py_type)
+    return codec_for(py_type).from_builtin(data, lenient=False)

@@ -23,7 +23,7 @@ from typing import Any
 from flyteidl.core import literals_pb2, types_pb2
 
 from .. import io
-from ._base import Codec, UnsupportedType, blob_paths, describe_literal, type_name
+from ._base import Codec, UnsupportedType, blob_paths, short_repr, type_name
 from .datasets import CSV, PARQUET, StructuredDataset
 
 PARQUET_PART = "00000"  # flytekit's name for the single parquet file it writes under the dataset's folder
@@ -142,41 +142,40 @@ class DatasetCodec(Codec):
             stored.metadata.structured_dataset_type.format = dataset.file_format
 
     def decode(self, lit: literals_pb2.Literal) -> Any:
-        uri, file_format, incoming_columns = self._stored(lit)
+        if lit.scalar.WhichOneof("value") != "structured_dataset":
+            return self.decode_other(lit)  # e.g. {"uri", "file_format"}: a field handed on from a dataclass
+        stored = lit.scalar.structured_dataset
+        dataset_type = stored.metadata.structured_dataset_type
+        return self._value(stored.uri, dataset_type.format, [c.name for c in dataset_type.columns], stored)
+
+    def _value(self, uri: str, file_format: str, incoming_columns: list[str], stored: Any = None) -> Any:
         columns = self.column_names or incoming_columns
         if self.wraps_frames:
             dataset = self.py_type(uri=uri, file_format=file_format)
             dataset._columns = columns
-            if lit.scalar.WhichOneof("value") == "structured_dataset":
-                dataset._literal = lit.scalar.structured_dataset
+            dataset._literal = stored
             return dataset
         try:
             return read_table(uri, file_format, columns, self.py_type)
         except ValueError as exc:
             raise self.mismatch(str(exc)) from None
 
+    def to_builtin(self, value: Any) -> Any:
+        lit = literals_pb2.Literal()
+        self.encode(value, lit)
+        stored = lit.scalar.structured_dataset
+        return {"uri": stored.uri, "file_format": stored.metadata.structured_dataset_type.format}
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        if isinstance(data, self.py_type):
+            return data
+        if not isinstance(data, dict) or not isinstance(data.get("uri"), str):
+            raise self.mismatch(f"{short_repr(data)}, not {{'uri': ..., 'file_format': ...}}")
+        return self._value(data["uri"], data.get("file_format") or "", [])
+
     def read(self, uri: str, file_format: str, columns: list[str], frame_type: type) -> Any:
         """The stored table as ``frame_type``, for ``StructuredDataset.all()`` (which cannot import this module)."""
         return read_table(uri, file_format, columns, frame_type)
-
-    def _stored(self, lit: literals_pb2.Literal) -> tuple[str, str, list[str]]:
-        """The uri, format and columns of a structured dataset literal, or of its msgpack form
-        (``{"uri", "file_format"}``, a field handed on from a dataclass)."""
-        scalar = lit.scalar
-        kind = scalar.WhichOneof("value") if lit.WhichOneof("value") == "scalar" else None
-        if kind == "structured_dataset":
-            dataset_type = scalar.structured_dataset.metadata.structured_dataset_type
-            return scalar.structured_dataset.uri, dataset_type.format, [c.name for c in dataset_type.columns]
-        if kind == "binary" and scalar.binary.tag == "msgpack":
-            import msgpack
-
-            try:
-                data = msgpack.unpackb(scalar.binary.value)
-            except ValueError:
-                data = None
-            if isinstance(data, dict) and isinstance(data.get("uri"), str):
-                return data["uri"], data.get("file_format") or "", []
-        raise self.mismatch(describe_literal(lit))
 
 
 def _write_frame(frame: Any, uri: str | None, file_format: str) -> str:

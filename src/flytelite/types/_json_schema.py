@@ -13,6 +13,8 @@ import types
 import typing
 from typing import Any
 
+from ._base import codec_for
+
 _SIMPLE = {
     int: {"type": "integer"},
     float: {"type": "number"},
@@ -34,7 +36,7 @@ def dataclass_schema(cls: type) -> dict[str, Any]:
             continue
         prop = field_schema(hints[field.name])
         if field.default is not dataclasses.MISSING:
-            prop["default"] = _default_value(field.default)
+            prop["default"] = codec_for(hints[field.name]).to_builtin(field.default)  # a datetime as its ISO text
         elif field.default_factory is dataclasses.MISSING:
             required.append(field.name)
         properties[field.name] = prop
@@ -44,19 +46,17 @@ def dataclass_schema(cls: type) -> dict[str, Any]:
     return schema
 
 
-def _default_value(value: Any) -> Any:
-    return value.value if isinstance(value, enum.Enum) else value
-
-
 def field_schema(py_type: Any) -> dict[str, Any]:
-    simple = _SIMPLE.get(py_type)
+    origin, args = typing.get_origin(py_type), typing.get_args(py_type)
+    simple = _SIMPLE.get(py_type) if origin is None else None  # List[Annotated[...]] may be unhashable
     if simple is not None:
         return dict(simple)
-    origin, args = typing.get_origin(py_type), typing.get_args(py_type)
     if origin is list:
         return {"type": "array", "items": field_schema(args[0])}
     if origin is dict:
         return {"type": "object", "additionalProperties": field_schema(args[1]), "propertyNames": field_schema(args[0])}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
     if origin in (typing.Union, types.UnionType):
         return {"anyOf": [field_schema(arg) for arg in args]}
     if py_type is dict:

@@ -10,6 +10,7 @@ import collections.abc
 import datetime
 import enum
 import functools
+import os
 import types
 import typing
 from typing import Any, Callable
@@ -27,6 +28,7 @@ from ._builtins import (
     IntCodec,
     IteratorCodec,
     ListCodec,
+    LiteralValuesCodec,
     NoneCodec,
     StrCodec,
     UnionCodec,
@@ -79,11 +81,13 @@ def _build_codec_of(py_type: Any) -> Codec:
     args = typing.get_args(py_type)
     if origin is typing.Annotated:  # first: its extras may be unhashable (kwtypes(...) is a dict)
         return _annotated_codec(args[0], args[1:])
-    simple = _SIMPLE_CODECS.get(py_type)
+    simple = _SIMPLE_CODECS.get(py_type) if origin is None else None  # List[Annotated[...]] may be unhashable
     if simple is not None:
         return simple()
     if origin in (typing.Union, types.UnionType):
         return UnionCodec(py_type, [codec_for(arg) for arg in args])
+    if origin is typing.Literal:
+        return _literal_values_codec(py_type, args)
     if origin is list:
         if not args:
             raise UnsupportedType("list needs an element type, e.g. list[int]")
@@ -100,13 +104,20 @@ def _build_codec_of(py_type: Any) -> Codec:
         return _structured().KeyedDictCodec(py_type)
     if py_type is dict:
         return _structured().UntypedDictCodec()
+    if py_type is typing.Any:  # before classes: Any is one since Python 3.11
+        from ._pickled import AnyCodec
+
+        return AnyCodec()
     if isinstance(py_type, type):
         return _codec_for_class(py_type)
-    if py_type is typing.Any:  # flytekit pickles whatever arrives
-        from ._pickled import PickleCodec
-
-        return PickleCodec(py_type)
     raise UnsupportedType(f"{type_name(py_type)} cannot be expressed as a Flyte type")
+
+
+def _literal_values_codec(py_type: Any, values: tuple[Any, ...]) -> Codec:
+    base = type(values[0])
+    if any(type(value) is not base for value in values) or base not in (str, int, float, bool):
+        raise UnsupportedType(f"{type_name(py_type)}: a Literal's values must all be str, int, float or bool, and of one type")
+    return LiteralValuesCodec(py_type, codec_for(base))
 
 
 def _structured() -> Any:
@@ -125,6 +136,9 @@ def _annotated_codec(base: Any, extras: tuple[Any, ...]) -> Codec:
     from .annotations import HashedCodec, HashMethod
 
     codec = _table_codec(base, extras) if _datasets().is_table_class(base) else codec_for(base)  # columns, format
+    options = [extra for extra in extras if isinstance(extra, dict)]  # kwtypes(allow_pickle=True) of an array
+    if options and hasattr(codec, "with_options"):
+        codec = codec.with_options(options[0])
     hashing = [extra for extra in extras if isinstance(extra, HashMethod)]
     return HashedCodec(codec, hashing[0]) if hashing else codec
 
@@ -191,6 +205,8 @@ def _codec_for_class(py_type: type) -> Codec:
 def _blob_codec(py_type: type) -> Codec | None:
     from . import files
 
+    if py_type is os.PathLike:  # flytekit's file transformer takes os.PathLike too
+        return files.FileCodec(files.File)
     if issubclass(py_type, files.File):
         return files.FileCodec(py_type)
     if issubclass(py_type, files.Directory):

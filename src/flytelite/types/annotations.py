@@ -53,3 +53,12 @@ class HashedCodec(Codec):
 
     def accepts(self, value: Any) -> bool:
         return self.inner.accepts(value)
+
+    def to_builtin(self, value: Any) -> Any:
+        return self.inner.to_builtin(value)
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        return self.inner.from_builtin(data, lenient)
+
+    def document_gap(self) -> str | None:
+        return self.inner.document_gap()

@@ -17,7 +17,7 @@ from typing import Any
 
 from flyteidl.core import literals_pb2
 
-from ._base import codec_for, self_converting_schema
+from ._base import codec_for, pydantic_style, self_converting_schema
 
 PARQUET = "parquet"
 CSV = "csv"
@@ -92,11 +92,11 @@ class StructuredDataset:
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        return self_converting_schema(cls.__flytelite_from_builtin__)
+        return self_converting_schema(cls.__flytelite_from_builtin__, "StructuredDataset")
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
-        return cls.__flytelite_json_schema__()
+        return pydantic_style(cls.__flytelite_json_schema__())
 
     def __repr__(self) -> str:
         shown = "dataframe=..." if self.dataframe is not None else f"uri={self.uri!r}"

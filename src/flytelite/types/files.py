@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import os
+import pathlib
 import secrets
 from typing import IO, Any, Iterator
 
 from flyteidl.core import literals_pb2, types_pb2
 
 from .. import io
-from ._base import Codec, blob_paths, describe_literal, self_converting_schema
+from ._base import Codec, blob_paths, describe_literal, pydantic_style, self_converting_schema
 
 SINGLE = types_pb2.BlobType.BlobDimensionality.SINGLE
 MULTIPART = types_pb2.BlobType.BlobDimensionality.MULTIPART
@@ -35,14 +36,43 @@ def _local_download_path(uri: str) -> str:
 class _PathValue(os.PathLike):
     """Shared behaviour of files and folders: a URI, and a local copy made on demand."""
 
+    file_format = ""
+
+    def __class_getitem__(cls, file_format: str) -> Any:
+        """``File["csv"]``, ``Directory["csv"]``: a subclass whose blob type names the format."""
+        return _with_format(cls, file_format.strip().lstrip("~").lstrip("."))
+
     def __init__(self, path: str | os.PathLike[str], remote_path: str | bool | None = None) -> None:
         self.path = os.fspath(path)
         self.remote_path = remote_path
         self._local: str | None = None if io.is_remote(self.path) else io.to_local_path(self.path)
+        self._source: str | None = None  # the URI it was read from: it travels on as it is
+
+    @classmethod
+    def from_source(cls, source: str | os.PathLike[str]) -> Any:
+        """A value read from ``source`` (as a task input is): returned as an output, it is not copied."""
+        value = cls(source)
+        value._source = value.path
+        return value
 
     @property
     def remote(self) -> bool:
         return io.is_remote(self.path)
+
+    @property
+    def remote_source(self) -> str | None:
+        """The URI this value was read from (a task input's), as flytekit's ``remote_source``; else ``None``."""
+        return self._source
+
+    @property
+    def downloaded(self) -> bool:
+        """Whether a local copy exists (a local path always has one)."""
+        return self._local is not None
+
+    @classmethod
+    def extension(cls) -> str:
+        """The declared format (``File["csv"].extension() == "csv"``), as flytekit's."""
+        return cls.file_format
 
     def download(self) -> str:
         """The local path, downloading first when the value lives in remote storage."""
@@ -61,7 +91,7 @@ class _PathValue(os.PathLike):
 
     def __flytelite_path__(self) -> str:
         """The URI this value travels as, uploading a local one (to ``remote_path`` or under the raw output prefix)."""
-        if self.remote or self.remote_path is False:
+        if self.remote or self.remote_path is False or self._source == self.path:
             return self.path
         target = self.remote_path if isinstance(self.remote_path, str) else self._random_target()
         self._upload(target)
@@ -81,11 +111,25 @@ class _PathValue(os.PathLike):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        return self_converting_schema(cls._from_pydantic)
+        return self_converting_schema(cls._from_pydantic, cls._schema_title() + (f"_{cls.file_format}" if cls.file_format else ""))
 
     @classmethod
     def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
-        return {"type": "object", "title": cls.__name__, "properties": {"path": {"type": "string"}}, "required": ["path"]}
+        return pydantic_style(cls.__flytelite_json_schema__())
+
+    @classmethod
+    def __flytelite_json_schema__(cls) -> dict[str, Any]:
+        """The JSON schema flytekit 1.16 writes for a FlyteFile / FlyteDirectory field of a dataclass."""
+        optional_path = {"default": None, "anyOf": [{"type": "string"}, {"type": "string", "format": "path"}]}
+        properties: dict[str, Any] = {"path": optional_path}
+        if issubclass(cls, File):
+            text_map = {"type": "object", "additionalProperties": {"type": "string"}, "propertyNames": {"type": "string"}}
+            properties = {"metadata": {"default": None, "anyOf": [text_map, {"type": "null"}]}, **properties}
+        return {"type": "object", "title": cls._schema_title(), "properties": properties, "additionalProperties": False}
+
+    @classmethod
+    def _schema_title(cls) -> str:
+        return "FlyteFile" if issubclass(cls, File) else "FlyteDirectory"
 
     @classmethod
     def _from_pydantic(cls, value: Any) -> Any:
@@ -106,18 +150,17 @@ class _PathValue(os.PathLike):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"
 
+    def __str__(self) -> str:
+        return self.path
+
 
 class File(_PathValue):
     """A single file, local or remote: ``File("/tmp/report.csv")``, ``File("s3://bucket/key")``.
 
     ``File["csv"]`` is a file of a declared format, as flytekit's ``FlyteFile["csv"]``: the format is
-    written into the blob's type, and a plain ``File`` is accepted where a ``File["csv"]`` is declared.
+    written into the blob's type, and a plain ``File`` is accepted where a ``File["csv"]`` is declared
+    (``Directory["csv"]`` likewise).
     """
-
-    file_format = ""
-
-    def __class_getitem__(cls, file_format: str) -> type[File]:
-        return _file_with_format(cls, file_format.strip().lstrip("~").lstrip("."))
 
     def _fetch(self, local_path: str) -> str:
         return io.get_file(self.path, local_path)
@@ -162,7 +205,7 @@ def _upload_on_close(uri: str, local_path: str, mode: str, **kwargs: Any) -> IO[
 
 
 @functools.lru_cache(maxsize=None)
-def _file_with_format(cls: type[File], file_format: str) -> type[File]:
+def _with_format(cls: type[_PathValue], file_format: str) -> type[_PathValue]:
     if not file_format:
         return cls
     return type(f"{cls.__name__}[{file_format}]", (cls,), {"file_format": file_format, "__module__": cls.__module__})
@@ -189,6 +232,14 @@ class Directory(_PathValue):
         """A file inside this folder (a random name when none is given), as flytekit's ``new_file``."""
         return File(io.join(self.path, name or secrets.token_hex(8)))
 
+    def new_dir(self, name: str | None = None) -> Directory:
+        """A folder inside this folder (a random name when none is given), as flytekit's ``new_dir``."""
+        return Directory(io.join(self.path, name or secrets.token_hex(8)))
+
+    def __truediv__(self, other: str | os.PathLike[str]) -> pathlib.Path:
+        """``folder / "name"``: a path inside this folder's path, as flytekit's (no download)."""
+        return pathlib.Path(self.path) / other
+
     def crawl(self, maxdepth: int | None = None, topdown: bool = True) -> Iterator[tuple[str, str]]:
         """``(folder, relative path)`` of every file inside, as flytekit's ``crawl``.
 
@@ -212,13 +263,18 @@ class _BlobCodec(Codec):
         self.file_format = getattr(py_type, "file_format", "")
         self.literal_type = types_pb2.LiteralType(blob=types_pb2.BlobType(format=self.file_format, dimensionality=self.dimensionality))
 
-    def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
+    def coerce(self, value: Any) -> Any:
+        """``value`` as the declared class: a path, or a File where a File["csv"] is declared, is taken."""
         if isinstance(value, (str, os.PathLike)) and not isinstance(value, _PathValue):
             value = self.py_type(value)
-        elif type(value) in self.py_type.__mro__[1:]:  # a File where a File["csv"] is declared
+        elif type(value) in self.py_type.__mro__[1:]:
             value = self.py_type(value.path)
         if not isinstance(value, self.py_type):
             raise self.mismatch(f"{type(value).__name__} {value!r}")
+        return value
+
+    def encode(self, value: Any, lit: literals_pb2.Literal) -> None:
+        value = self.coerce(value)
         if not value.remote and not self.local_exists(value.download()):
             # the task's fault, said before any upload is tried (flytekit refuses it too)
             raise self.mismatch(f"{value!r}: no {self.what} exists at {os.path.abspath(value.download())}")
@@ -229,9 +285,22 @@ class _BlobCodec(Codec):
 
     def decode(self, lit: literals_pb2.Literal) -> Any:
         scalar = lit.scalar
-        if scalar.WhichOneof("value") != "blob" or scalar.blob.metadata.type.dimensionality != self.dimensionality:
+        if scalar.WhichOneof("value") != "blob":
+            return self.decode_other(lit)
+        if scalar.blob.metadata.type.dimensionality != self.dimensionality:
             raise self.mismatch(describe_literal(lit))
-        return self.py_type(scalar.blob.uri)
+        return self.py_type.from_source(scalar.blob.uri)
+
+    reads_struct = True  # FlyteConsole sends {"path": uri}
+
+    def to_builtin(self, value: Any) -> Any:
+        return self.coerce(value).__flytelite_to_builtin__()
+
+    def from_builtin(self, data: Any, lenient: bool) -> Any:
+        try:
+            return self.py_type.__flytelite_from_builtin__(data)
+        except ValueError as exc:
+            raise self.mismatch(str(exc)) from None
 
 
 # flytekit's names, so that ported code needs no rename.

@@ -1,0 +1,3 @@
+
+.,
+!¤pathºs3://my-bucket/data/imagesmsgpack

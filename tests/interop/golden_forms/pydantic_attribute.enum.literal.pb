@@ -1,0 +1,3 @@
+
+
+¤slowmsgpack

@@ -1,0 +1,3 @@
+
+
+¶h√©llomsgpack

@@ -1,0 +1,4 @@
+
+(:&
+$
+paths3://my-bucket/data/images

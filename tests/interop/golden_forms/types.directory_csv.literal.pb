@@ -1,0 +1,5 @@
+
+)'
+	
+
+csvs3://my-bucket/data/tables

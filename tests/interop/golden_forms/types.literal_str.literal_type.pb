@@ -1,0 +1,6 @@
+J(
+&
+$
+literal_values2
+fast
+slow

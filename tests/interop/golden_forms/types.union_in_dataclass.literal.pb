@@ -1,0 +1,3 @@
+
+'%
+É§flag√•namesí°x°y•maybe°mmsgpack

@@ -1,0 +1,3 @@
+
+#!
+ƒ¤flag¥names‘¥maybemsgpack
