@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,11 +35,16 @@ TERMINAL = {
 
 
 class Daemon:
-    """A running ``flytelite serve`` subprocess and its log lines (JSON)."""
+    """A running ``flytelite serve`` subprocess and its log lines (JSON).
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = TASK_DIR, startup_timeout: float = 60) -> None:
+    Its liveness records go to ``state_dir`` (a fresh folder unless given: daemons that stand for
+    replicas of one deployment share one).
+    """
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = TASK_DIR, startup_timeout: float = 60, state_dir: Path | str | None = None) -> None:
         env = dict(env, FLYTELITE_LOG_FORMAT="json")
-        command = [sys.executable, "-m", "flytelite", "serve", "--port", "0", *args]
+        self.state_dir = str(state_dir or tempfile.mkdtemp(prefix="flytelite-serve-state-"))
+        command = [sys.executable, "-m", "flytelite", "serve", "--port", "0", "--state-dir", self.state_dir, *args]
         self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         self.port = self._wait_for_port(startup_timeout)
@@ -64,6 +70,11 @@ class Daemon:
 
     def logs(self) -> list[dict[str, Any]]:
         return [event for event in map(_json, list(self.lines)) if event]
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost node ends it: nothing is drained."""
+        self.process.kill()
+        self.process.wait(30)
 
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
