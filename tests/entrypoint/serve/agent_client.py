@@ -8,6 +8,7 @@ CreateTask / GetTask / DeleteTask / ExecuteTaskSync / ListAgents.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -90,6 +91,7 @@ def _json(line: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@functools.lru_cache(maxsize=None)
 def task_template(name: str, module: str = "serve_tasks") -> tasks_pb2.TaskTemplate:
     """The TaskTemplate ``flytelite serialize`` would register for ``module.name``."""
     import importlib
@@ -143,6 +145,18 @@ def execution_metadata(execution: str = "exec1", task: str = "serve_tasks.add", 
     return metadata
 
 
+def create_request(name: str, prefix: Path | str, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.CreateTaskRequest:
+    """The CreateTaskRequest the backend sends for task ``serve_tasks.name`` writing to ``prefix``."""
+    prefix = str(prefix)
+    template = render(task_template(name), prefix, f"{prefix}-raw", f"{prefix}/inputs.pb")
+    return agent_pb2.CreateTaskRequest(
+        inputs=inputs or literals_pb2.LiteralMap(),
+        template=template,
+        output_prefix=prefix,
+        task_execution_metadata=execution_metadata(task=f"serve_tasks.{name}", **metadata),
+    )
+
+
 class AgentClient:
     """The backend's side of the agent protocol, for one daemon."""
 
@@ -151,25 +165,15 @@ class AgentClient:
         self.async_stub = agent_pb2_grpc.AsyncAgentServiceStub(self.channel)
         self.sync_stub = agent_pb2_grpc.SyncAgentServiceStub(self.channel)
         self.metadata_stub = agent_pb2_grpc.AgentMetadataServiceStub(self.channel)
-        self._templates: dict[str, tasks_pb2.TaskTemplate] = {}
 
     def close(self) -> None:
         self.channel.close()
 
     def template(self, name: str) -> tasks_pb2.TaskTemplate:
-        if name not in self._templates:
-            self._templates[name] = task_template(name)
-        return self._templates[name]
+        return task_template(name)
 
     def create_request(self, name: str, prefix: Path | str, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.CreateTaskRequest:
-        prefix = str(prefix)
-        template = render(self.template(name), prefix, f"{prefix}-raw", f"{prefix}/inputs.pb")
-        return agent_pb2.CreateTaskRequest(
-            inputs=inputs or literals_pb2.LiteralMap(),
-            template=template,
-            output_prefix=prefix,
-            task_execution_metadata=execution_metadata(task=f"serve_tasks.{name}", **metadata),
-        )
+        return create_request(name, prefix, inputs, **metadata)
 
     def create(self, request: agent_pb2.CreateTaskRequest) -> bytes:
         return self.async_stub.CreateTask(request, timeout=30).resource_meta
