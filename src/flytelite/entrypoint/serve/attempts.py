@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from flyteidl.core import errors_pb2
 
@@ -184,7 +184,7 @@ def read_claim(prefix: str) -> dict[str, Any] | None:
     return _utf8_json(io.join(prefix, CLAIM_FILE))
 
 
-def answer_from_storage(meta: ResourceMeta, liveness: Liveness) -> Answer:
+def answer_from_storage(meta: ResourceMeta, liveness: Liveness, on_lost: Callable[[str], None] = lambda outcome: None) -> Answer:
     """The answer for an attempt this process does not hold, from its output prefix and its owner's record."""
     committed, failure = read_verdict(meta.prefix)
     if committed:
@@ -197,4 +197,5 @@ def answer_from_storage(meta: ResourceMeta, liveness: Liveness) -> Answer:
     committed, failure = read_verdict(meta.prefix)  # the owner may have committed meanwhile
     if not committed:
         failure = write_lost_verdict(meta.prefix, how)
+        on_lost("LOST")
     return answer_for_verdict(failure, meta.outputs)

@@ -150,6 +150,7 @@ class Worker:
             log.error("could not replace a worker", worker=self.index, error=str(exc))
             self.pool.lost_worker()
             return False
+        self.pool.on_worker_restart()
         return True
 
 
@@ -171,6 +172,7 @@ class WorkerPool:
         self.stopping = False
         self.on_finish: Callable[[AttemptState], None] = lambda state: None
         self.on_no_workers: Callable[[], None] = lambda: None
+        self.on_worker_restart: Callable[[], None] = lambda: None
         self.workers = [Worker(self, index) for index in range(workers)]
 
     def start(self) -> None:

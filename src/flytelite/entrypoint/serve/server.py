@@ -17,7 +17,7 @@ import time
 import uuid
 import zlib
 from concurrent import futures
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import grpc
 from flyteidl.admin import agent_pb2
@@ -95,8 +95,8 @@ class Held(Record):
 class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.SyncAgentServiceServicer, agent_pb2_grpc.AgentMetadataServiceServicer):
     """The three agent services over one :class:`WorkerPool`; attempts held by id and by output prefix."""
 
-    def __init__(self, pool: WorkerPool, config: ServeConfig, liveness: Liveness) -> None:
-        self.pool, self.config, self.liveness = pool, config, liveness
+    def __init__(self, pool: WorkerPool, config: ServeConfig, liveness: Liveness, on_attempt_end: Callable[[str], None] = lambda outcome: None) -> None:
+        self.pool, self.config, self.liveness, self.on_attempt_end = pool, config, liveness, on_attempt_end
         self.hostname = socket.gethostname()
         self.lock = threading.Lock()
         self.held: dict[str, Held] = {}
@@ -117,7 +117,7 @@ class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.Syn
         if held is not None:
             return agent_pb2.GetTaskResponse(resource=self._resource(self._answer(held), held.identity))
         try:
-            answer = answer_from_storage(meta, self.liveness)
+            answer = answer_from_storage(meta, self.liveness, self.on_attempt_end)
         except Exception as exc:  # noqa: BLE001 - storage unreachable: the backend counts the error and asks again
             context.abort(grpc.StatusCode.UNAVAILABLE, f"cannot read the attempt's output prefix {meta.prefix}: {one_line(exc)}")
         return agent_pb2.GetTaskResponse(resource=self._resource(answer, {"attempt_id": meta.attempt}))
@@ -271,6 +271,7 @@ class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.Syn
             held.answer, held.ended = self._ended_answer(held.meta, state), time.monotonic()
             if not state.spec.want_outputs:
                 held.state = None  # its spec and inputs: only a sync call reads the state after its end
+        self.on_attempt_end(state.phase)
         self._log_finished(state)
 
     def forget_old(self) -> None:
@@ -327,13 +328,24 @@ class Running(Record):
 
 
 def start_server(config: ServeConfig) -> Running:
-    """Start the workers, the liveness record, then the gRPC server."""
+    """Start the workers, the liveness record, the metrics' port if asked, then the gRPC server."""
     pool = WorkerPool(config.workers, config.preload, config.recycle_after, config.cancel_grace)
     pool.start()
     liveness = Liveness(config.state_dir, config.lost_after)
     liveness.start()
-    services = AgentServices(pool, config, liveness)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="flytelite-grpc"))
+    interceptors: list[Any] = []
+    on_attempt_end: Callable[[str], None] = lambda outcome: None
+    if config.metrics_port is not None:
+        from .metrics import Metrics
+
+        metrics = Metrics()
+        metrics.watch_pool(lambda: pool.inflight - pool.busy_workers(), pool.busy_workers, lambda: len(pool.workers))
+        pool.on_worker_restart = metrics.restarts.inc
+        on_attempt_end = lambda outcome: metrics.attempts.labels(outcome).inc()  # noqa: E731
+        interceptors.append(metrics.interceptor())
+        metrics.serve(config.metrics_port, config.host)
+    services = AgentServices(pool, config, liveness, on_attempt_end)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="flytelite-grpc"), interceptors=interceptors)
     agent_pb2_grpc.add_AsyncAgentServiceServicer_to_server(services, server)
     agent_pb2_grpc.add_SyncAgentServiceServicer_to_server(services, server)
     agent_pb2_grpc.add_AgentMetadataServiceServicer_to_server(services, server)
