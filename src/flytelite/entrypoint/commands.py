@@ -127,7 +127,7 @@ def serialize(
 @click.option("--state-dir", default="", help="Storage prefix every replica reaches, for the daemons' liveness records (default: a local temporary folder).")
 @click.option("--lost-after", default=30.0, show_default=True, type=click.FloatRange(0.1), help="Seconds without a sign of life after which another daemon's unfinished attempts are lost.")
 @click.option("--drain-grace", default=20.0, show_default=True, type=click.FloatRange(0), help="On SIGTERM, seconds the attempts get to end before they are stopped.")
-@click.option("--keep-finished", default=600.0, show_default=True, type=click.FloatRange(0), help="Seconds an ended attempt is answered from memory (then from its output prefix).")
+@click.option("--keep-finished", default=60.0, show_default=True, type=click.FloatRange(0), help="Seconds an ended attempt is answered from memory (then from its output prefix).")
 @click.option("--metrics-port", default=None, type=click.IntRange(1, 65535), help="Serve Prometheus metrics over HTTP on this port (on --host).")
 @click.option("--recycle-after", default=0, show_default=True, type=click.IntRange(0), help="Replace a worker after this many attempts (0: never).")
 @click.option("--cancel-grace", default=10.0, show_default=True, type=click.FloatRange(0), help="Seconds between SIGTERM and SIGKILL when an attempt is cancelled.")

@@ -61,6 +61,8 @@ def test_failure_kinds_reach_the_backend_on_both_paths(daemons, tmp_path):
         "add_sync": ({"a": 1, "b": 2}, Observed("SUCCEEDED")),
         "boom_sync": ({"a": 3}, Observed("PERMANENT_FAILURE", "USER", "USER:RuntimeError")),
         "crash_sync": ({"code": 3}, Observed("RETRYABLE_FAILURE", "SYSTEM", "SYSTEM")),
+        # The sync path keeps agent_error's code (agent/plugin.go:245, 310-313), not its kind.
+        "fail_without_outputs_sync": ({"a": 4}, Observed("PERMANENT_FAILURE", "USER", "USER:RuntimeError")),
     }
     runs = start_runs(balancer, [(name, tmp_path / name, inputs) for name, (inputs, _) in cases.items()], registry)
     seen = run_all(runs, timeout=60)
@@ -214,4 +216,19 @@ def test_a_rolling_restart_of_two_replicas_under_load_fails_no_task(daemons, tmp
     seen = run_all(list(runs), timeout=60, interval=0.1)
     assert len(runs) > 50
     assert [o.outcome for o in seen] == ["SUCCEEDED"] * len(runs), [o for o in seen if o.outcome != "SUCCEEDED"][:3]
+    balancer.close()
+
+
+def test_an_ended_attempt_forgotten_by_its_daemon_is_answered_from_its_output_prefix(daemons, tmp_path):
+    daemon = daemons("--workers", "1", "--keep-finished", "0", "--lost-after", "0.6")
+    balancer = Balancer([daemon.port])
+    registry = agent_registry(balancer.channel())
+    runs = start_runs(balancer, [("add", tmp_path / "ok", {"a": 1, "b": 1}), ("boom", tmp_path / "bad", {"a": 2})], registry)
+    for run in runs:
+        run.launch()
+    time.sleep(3)  # ended, then dropped from memory at a liveness beat
+    assert not [e for e in daemon.logs() if e.get("event") == "attempt lost"]
+    seen = run_all(runs, timeout=10)
+    assert [(o.outcome, o.kind) for o in seen] == [("SUCCEEDED", ""), ("PERMANENT_FAILURE", "USER")]
+    assert not [e for e in daemon.logs() if e.get("event") == "attempt lost"]
     balancer.close()

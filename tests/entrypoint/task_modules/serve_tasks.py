@@ -108,3 +108,8 @@ def boom_sync(a: int) -> int:
 @task(reusable=True, sync=True)
 def crash_sync(code: int) -> int:
     os._exit(code)
+
+
+@task(reusable=True, sync=True)
+def fail_without_outputs_sync(a: int) -> None:
+    raise ValueError(f"bad value {a}")

@@ -68,7 +68,7 @@ class ServeConfig:
         drain_grace: float = 20.0,
         state_dir: str = "",
         lost_after: float = 30.0,
-        keep_finished: float = 600.0,
+        keep_finished: float = 60.0,
         metrics_port: int | None = None,
         log_links: tuple[tuple[str, str], ...] = (),
     ) -> None:
