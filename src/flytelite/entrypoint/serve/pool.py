@@ -205,6 +205,8 @@ class WorkerPool:
             state.sequence, self.submitted = self.submitted, self.submitted + 1
             self.attempts[spec.attempt_id] = state
         self.pending.put(state)
+        if self.stopping:  # too late to run (stop() may have passed it by): it ends as a stopped pod's would
+            self._abort_queued(classify(TerminatedError("SIGTERM")))
         return state
 
     def get(self, attempt_id: str) -> AttemptState | None:

@@ -26,15 +26,12 @@ from flyteidl.service import agent_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from ...model.tasks import REUSABLE_SYNC_TASK_TYPE, REUSABLE_TASK_TYPE
-from ...support.exceptions import TerminatedError
 from ...support.logs import get_logger
 from ...support.records import Record
-from ..errors import classify, one_line
-from ..pipeline import write_error
+from ..errors import one_line
 from .attempts import Answer, InvalidMeta, Liveness, ResourceMeta, answer_for_verdict, answer_from_storage, read_claim, read_verdict, write_claim
 from .pool import AttemptState, PoolError, WorkerPool
 from .request import AttemptSpec, InvalidRequest, build_spec
-from .worker import failure_fields
 
 log = get_logger("flytelite.serve")
 
@@ -223,13 +220,8 @@ class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.Syn
         held = Held(meta, None, {"attempt_id": spec.attempt_id, "execution": spec.execution, "task": spec.task})
         with self.lock:  # held before it is queued: GetTask and the pool's end of it find it
             self.held[meta.attempt], self.by_prefix[meta.prefix] = held, meta.attempt
-        if self.pool.stopping:  # too late to run: it ends as a pod stopped by Kubernetes would
-            failure = classify(TerminatedError("SIGTERM"))
-            write_error(meta.prefix, failure, spec.environ)
-            held.answer, held.ended = answer_for_verdict(failure_fields(failure), declares_outputs), time.monotonic()
-        else:
-            held.state = self.pool.submit(spec)
-            log.debug("attempt queued", **held.identity)
+        held.state = self.pool.submit(spec)
+        log.debug("attempt queued", **held.identity)
         return held
 
     def _held(self, attempt_id: str) -> Held | None:
