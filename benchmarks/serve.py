@@ -126,7 +126,7 @@ def soak(options: argparse.Namespace, env: dict[str, str]) -> None:
     """``--soak``: many attempts through one daemon; none lost, memory flat after warm-up."""
     with tempfile.TemporaryDirectory(prefix="flytelite-serve-soak-") as work, tempfile.TemporaryDirectory(dir=options.scratch) as scratch:
         env["TMPDIR"] = scratch
-        daemon = Daemon(["--workers", str(options.workers), "--preload", "serve_tasks"], env)
+        daemon = Daemon(["--workers", str(options.workers), "--preload", "serve_tasks"], {**env, "FLYTELITE_LOG_LEVEL": "info"})
         try:
             warm = options.soak_attempts // 10
             throughput(daemon.port, work, options.clients, warm, options.poll)
