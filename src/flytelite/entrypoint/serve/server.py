@@ -216,12 +216,16 @@ class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.Syn
 
     def _start(self, spec: AttemptSpec, declares_outputs: bool) -> Held:
         meta = ResourceMeta(spec.attempt_id, spec.options["output_prefix"], self.liveness.owner, declares_outputs)
-        write_claim(meta, self.liveness)
         held = Held(meta, None, {"attempt_id": spec.attempt_id, "execution": spec.execution, "task": spec.task})
         with self.lock:  # held before it is queued: GetTask and the pool's end of it find it
             self.held[meta.attempt], self.by_prefix[meta.prefix] = held, meta.attempt
         held.state = self.pool.submit(spec)
         log.debug("attempt queued", **held.identity)
+        # Written while a worker may already run the attempt (its cost overlaps the run), before CreateTask answers.
+        try:
+            write_claim(meta, self.liveness)
+        except Exception as exc:  # noqa: BLE001 - it runs anyway; only another replica's duplicate create could miss it
+            log.warning("could not write the attempt's claim", attempt=meta.attempt, prefix=meta.prefix, error=one_line(exc))
         return held
 
     def _held(self, attempt_id: str) -> Held | None:
