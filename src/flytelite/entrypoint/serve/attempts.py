@@ -117,7 +117,7 @@ def write_lost_verdict(prefix: str, how: str) -> dict[str, Any]:
     return failure_fields(failure)  # type: ignore[return-value]
 
 
-def _utf8_json(uri: str) -> dict[str, Any] | None:
+def _read_json(uri: str) -> dict[str, Any] | None:
     if not io.exists(uri):
         return None
     try:
@@ -136,7 +136,7 @@ class Liveness:
         self.record_uri = self.record_of(self.owner)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat_until_stopped, name="flytelite-liveness", daemon=True)
-        self.on_beat: list[Any] = []
+        self.on_beat: list[Callable[[], None]] = []  # run after each beat (the server forgets old attempts)
 
     def record_of(self, owner: str) -> str:
         return io.join(self.state_dir, "owners", f"{owner}.json")
@@ -169,7 +169,7 @@ class Liveness:
         owner = str(claim.get("owner", ""))
         if owner == self.owner:
             return not self._stop.is_set()
-        record = _utf8_json(str(claim.get("liveness") or self.record_of(owner)))
+        record = _read_json(str(claim.get("liveness") or self.record_of(owner)))
         if record is None:  # never seen: give it the claim's own time
             return time.time() - float(claim.get("claimed", 0)) < self.lost_after
         return not record.get("stopped") and time.time() - float(record.get("beat", 0)) < self.lost_after
@@ -181,7 +181,7 @@ def write_claim(meta: ResourceMeta, liveness: Liveness) -> None:
 
 
 def read_claim(prefix: str) -> dict[str, Any] | None:
-    return _utf8_json(io.join(prefix, CLAIM_FILE))
+    return _read_json(io.join(prefix, CLAIM_FILE))
 
 
 def answer_from_storage(meta: ResourceMeta, liveness: Liveness, on_lost: Callable[[str], None] = lambda outcome: None) -> Answer:
