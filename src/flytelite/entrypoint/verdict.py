@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from flyteidl.core import errors_pb2
+
 from .. import io
 from ..support.exceptions import TerminatedError
 from ..support.logs import get_logger
@@ -38,6 +40,23 @@ def is_verdict_file(name: str) -> bool:
 def committed(output_prefix: str) -> bool:
     """Whether a verdict (any of its files) is already under ``output_prefix``."""
     return any(is_verdict_file(name) for name in io.names_under(output_prefix))
+
+
+def read(output_prefix: str) -> tuple[bool, dict[str, object] | None]:
+    """(committed, failure) of the verdict under ``output_prefix``; the failure in :meth:`Failure.to_fields` form.
+
+    Serve answers for attempts another process ran from this: a success (``outputs.pb`` or ``futures.pb``)
+    wins over an error document, which is read back with its origin and recoverability.
+    """
+    names = set(io.names_under(output_prefix))
+    if OUTPUTS_FILE in names or FUTURES_FILE in names:
+        return True, None
+    if ERROR_FILE not in names:
+        return any(is_verdict_file(name) for name in names), None
+    error = errors_pb2.ErrorDocument.FromString(io.read_bytes(io.join(output_prefix, ERROR_FILE))).error
+    origin = "SYSTEM" if error.origin == errors_pb2.ContainerError.SYSTEM else "USER"
+    recoverable = error.kind == errors_pb2.ContainerError.RECOVERABLE
+    return True, {"code": error.code, "message": error.message, "origin": origin, "recoverable": recoverable}
 
 
 def error_file_name(settings: AttemptSettings) -> str:

@@ -42,6 +42,8 @@ def running_in(ctx: ExecutionContext) -> Iterator[None]:
 
 # The task type ``flytelite serve`` runs: a backend routes it to the daemon's agent instead of a pod.
 REUSABLE_TASK_TYPE = "flytelite-reusable"
+# The same, answered within the backend's call (a synchronous agent): for tasks that end in seconds.
+REUSABLE_SYNC_TASK_TYPE = "flytelite-reusable-sync"
 
 
 class Task(BaseTask):
@@ -71,7 +73,10 @@ class Task(BaseTask):
         deck_fields: Iterable[DeckField | str] | None = ALL_DECK_FIELDS,
         docs: Any = None,
         reusable: bool = False,
+        sync: bool = False,
     ) -> None:
+        if sync and not reusable:
+            raise ValueError(f"{fn.__name__}: sync=True is for tasks run by flytelite serve: add reusable=True")
         if reusable and task_config is not None:
             raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
@@ -90,7 +95,7 @@ class Task(BaseTask):
         self._task_resolver = task_resolver
         self.extended_resources = extended_resources or ExtendedResources()
         self.pod_template = pod_template
-        self.reusable = reusable
+        self.reusable, self.sync = reusable, sync
         self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -108,7 +113,7 @@ class Task(BaseTask):
     @property
     def task_type(self) -> str:
         if self.reusable:
-            return REUSABLE_TASK_TYPE
+            return REUSABLE_SYNC_TASK_TYPE if self.sync else REUSABLE_TASK_TYPE
         return self.config.task_type
 
     @property
@@ -241,11 +246,13 @@ def task(
     task_config: Any = None,
     task_resolver: Any = None,
     reusable: bool = False,
+    sync: bool = False,
     task_class: type[Task] | None = None,
 ) -> Any:
     """Make a Flyte task of a function: ``@task`` or ``@task(retries=2, cache=True, cache_version="1")``.
 
-    ``reusable=True`` gives the task the type ``flytelite serve`` runs, in warm workers instead of a pod.
+    ``reusable=True`` gives the task the type ``flytelite serve`` runs, in warm workers instead of a pod;
+    with ``sync=True`` the daemon answers within the backend's call, with the outputs (no polling).
     """
     if docs is not None:
         from .documentation import Documentation
@@ -287,6 +294,7 @@ def task(
             deck_fields=deck_fields,
             docs=docs,
             reusable=reusable,
+            sync=sync,
         )
 
     return wrap(_fn) if _fn is not None else wrap

@@ -8,10 +8,12 @@ CreateTask / GetTask / DeleteTask / ExecuteTaskSync / ListAgents.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,11 +36,16 @@ TERMINAL = {
 
 
 class Daemon:
-    """A running ``flytelite serve`` subprocess and its log lines (JSON)."""
+    """A running ``flytelite serve`` subprocess and its log lines (JSON).
 
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = TASK_DIR, startup_timeout: float = 60) -> None:
+    Its liveness records go to ``state_dir`` (a fresh folder unless given: daemons that stand for
+    replicas of one deployment share one).
+    """
+
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path = TASK_DIR, startup_timeout: float = 60, state_dir: Path | str | None = None) -> None:
         env = dict(env, FLYTELITE_LOG_FORMAT="json")
-        command = [sys.executable, "-m", "flytelite", "serve", "--port", "0", *args]
+        self.state_dir = str(state_dir or tempfile.mkdtemp(prefix="flytelite-serve-state-"))
+        command = [sys.executable, "-m", "flytelite", "serve", "--port", "0", "--state-dir", self.state_dir, *args]
         self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         self.port = self._wait_for_port(startup_timeout)
@@ -65,6 +72,11 @@ class Daemon:
     def logs(self) -> list[dict[str, Any]]:
         return [event for event in map(_json, list(self.lines)) if event]
 
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or a lost node ends it: nothing is drained."""
+        self.process.kill()
+        self.process.wait(30)
+
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.terminate()
@@ -79,6 +91,7 @@ def _json(line: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@functools.lru_cache(maxsize=None)
 def task_template(name: str, module: str = "serve_tasks") -> tasks_pb2.TaskTemplate:
     """The TaskTemplate ``flytelite serialize`` would register for ``module.name``."""
     import importlib
@@ -132,6 +145,18 @@ def execution_metadata(execution: str = "exec1", task: str = "serve_tasks.add", 
     return metadata
 
 
+def create_request(name: str, prefix: Path | str, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.CreateTaskRequest:
+    """The CreateTaskRequest the backend sends for task ``serve_tasks.name`` writing to ``prefix``."""
+    prefix = str(prefix)
+    template = render(task_template(name), prefix, f"{prefix}-raw", f"{prefix}/inputs.pb")
+    return agent_pb2.CreateTaskRequest(
+        inputs=inputs or literals_pb2.LiteralMap(),
+        template=template,
+        output_prefix=prefix,
+        task_execution_metadata=execution_metadata(task=f"serve_tasks.{name}", **metadata),
+    )
+
+
 class AgentClient:
     """The backend's side of the agent protocol, for one daemon."""
 
@@ -140,25 +165,15 @@ class AgentClient:
         self.async_stub = agent_pb2_grpc.AsyncAgentServiceStub(self.channel)
         self.sync_stub = agent_pb2_grpc.SyncAgentServiceStub(self.channel)
         self.metadata_stub = agent_pb2_grpc.AgentMetadataServiceStub(self.channel)
-        self._templates: dict[str, tasks_pb2.TaskTemplate] = {}
 
     def close(self) -> None:
         self.channel.close()
 
     def template(self, name: str) -> tasks_pb2.TaskTemplate:
-        if name not in self._templates:
-            self._templates[name] = task_template(name)
-        return self._templates[name]
+        return task_template(name)
 
     def create_request(self, name: str, prefix: Path | str, inputs: literals_pb2.LiteralMap | None = None, **metadata: Any) -> agent_pb2.CreateTaskRequest:
-        prefix = str(prefix)
-        template = render(self.template(name), prefix, f"{prefix}-raw", f"{prefix}/inputs.pb")
-        return agent_pb2.CreateTaskRequest(
-            inputs=inputs or literals_pb2.LiteralMap(),
-            template=template,
-            output_prefix=prefix,
-            task_execution_metadata=execution_metadata(task=f"serve_tasks.{name}", **metadata),
-        )
+        return create_request(name, prefix, inputs, **metadata)
 
     def create(self, request: agent_pb2.CreateTaskRequest) -> bytes:
         return self.async_stub.CreateTask(request, timeout=30).resource_meta

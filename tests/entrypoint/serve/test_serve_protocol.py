@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import signal
 import time
@@ -14,9 +15,20 @@ from flyteidl.admin import agent_pb2
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from flytelite.entrypoint.serve.attempts import CLAIM_FILE
+
 from .agent_client import LOG_LINK, int_inputs
 
 Phase = execution_pb2.TaskExecution
+
+
+def written(prefix: Path) -> list[str]:
+    """The files under an output prefix, but the daemon's claim (see attempts.py)."""
+    return sorted(name for name in os.listdir(prefix) if name != CLAIM_FILE)
+
+
+def attempt_of(resource_meta: bytes) -> str:
+    return json.loads(resource_meta)["attempt"]
 
 
 def outputs_of(prefix: Path) -> literals_pb2.LiteralMap:
@@ -33,22 +45,23 @@ def test_create_returns_at_once_and_the_backend_reads_outputs_pb(client, tmp_pat
     resource = client.wait(resource_meta)
     assert resource.phase == Phase.SUCCEEDED and resource.state == agent_pb2.SUCCEEDED
     assert not resource.HasField("outputs")  # the backend reads outputs.pb from the prefix, as after a pod
-    assert sorted(os.listdir(prefix)) == ["outputs.pb"]
+    assert written(prefix) == ["outputs.pb"]
     assert outputs_of(prefix).literals["o0"].scalar.primitive.integer == 42
     [link] = resource.log_links
     assert link.name == LOG_LINK[0]
-    assert link.uri.endswith(f"attempt={resource_meta.decode()}&execution=exec1")
+    assert link.uri.endswith(f"attempt={attempt_of(resource_meta)}&execution=exec1")
 
 
 def test_a_failing_task_leaves_execute_s_error_document_and_reports_it(client, tmp_path):
     prefix = tmp_path / "out"
     resource = client.run("boom", prefix, int_inputs(a=7))
-    assert resource.phase == Phase.FAILED and resource.state == agent_pb2.PERMANENT_FAILURE
+    # It declares outputs: SUCCEEDED sends the backend to the prefix, where error.pb keeps kind and origin.
+    assert resource.phase == Phase.SUCCEEDED and resource.state == agent_pb2.SUCCEEDED
     error = error_of(prefix)
-    assert sorted(os.listdir(prefix)) == ["error.pb"]
+    assert written(prefix) == ["error.pb"]
     assert error.origin == execution_pb2.ExecutionError.USER
     assert error.kind == errors_pb2.ContainerError.NON_RECOVERABLE and error.code == "USER:RuntimeError"
-    assert resource.message == error.message and "ValueError: bad value 7" in error.message
+    assert resource.message.endswith(error.message) and "ValueError: bad value 7" in error.message
     assert resource.agent_error.code == "USER:RuntimeError"
     assert resource.agent_error.kind == agent_pb2.AgentError.NON_RECOVERABLE
     assert resource.agent_error.origin == execution_pb2.ExecutionError.USER
@@ -63,7 +76,7 @@ def test_what_is_written_is_what_execute_writes(client, ep, tmp_path):
         ep.write_inputs(**inputs)
         result = ep.execute("serve_tasks", name)
         assert result.returncode == 0, result.describe()
-        assert sorted(os.listdir(daemon_prefix)) == result.files()
+        assert written(daemon_prefix) == result.files()
         if name == "with_deck":
             assert (daemon_prefix / "outputs.pb").read_bytes() == (ep.out / "outputs.pb").read_bytes()
             assert "value 21" in (daemon_prefix / "deck.html").read_text()
@@ -81,10 +94,10 @@ def test_an_unloadable_task_and_malformed_inputs_are_user_errors_and_the_daemon_
     del request.template.container.args[:]
     request.template.container.args.extend(args)
     resource = client.wait(client.create(request))
-    assert resource.phase == Phase.FAILED
+    assert resource.phase == Phase.SUCCEEDED and resource.agent_error.code.startswith("USER")
     assert "could not load the task" in error_of(tmp_path / "unloadable").message
     resource = client.run("add", tmp_path / "bad-inputs", int_inputs(a="one", b=2))
-    assert resource.phase == Phase.FAILED and "do not fit" in resource.message
+    assert resource.phase == Phase.SUCCEEDED and "do not fit" in resource.message
     assert error_of(tmp_path / "bad-inputs").origin == execution_pb2.ExecutionError.USER
     assert client.run("add", tmp_path / "after", int_inputs(a=1, b=1)).phase == Phase.SUCCEEDED
 
@@ -111,7 +124,7 @@ def test_requests_the_daemon_cannot_run_get_a_clear_status(client, tmp_path):
         assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and reason in raised.value.details()
     with pytest.raises(grpc.RpcError) as raised:
         client.get(b"no-such-attempt")
-    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "not written by flytelite serve" in raised.value.details()
     assert not (tmp_path / "out").exists()
 
 
@@ -138,7 +151,7 @@ def test_delete_stops_a_sleeping_task_with_execute_s_sigterm_document(client, tm
 def test_a_crashing_worker_is_replaced_and_its_attempt_is_a_recoverable_system_error(client, tmp_path, name, inputs, how):
     prefix = tmp_path / "crash"
     resource = client.run(name, prefix, int_inputs(**inputs))
-    assert resource.phase == Phase.RETRYABLE_FAILED and resource.state == agent_pb2.RETRYABLE_FAILURE
+    assert resource.phase == Phase.SUCCEEDED  # it declares outputs: the backend reads error.pb (test_serve_cluster.py)
     assert how in resource.message
     assert resource.agent_error.kind == agent_pb2.AgentError.RECOVERABLE
     assert resource.agent_error.origin == execution_pb2.ExecutionError.SYSTEM
@@ -156,17 +169,18 @@ def test_200_concurrent_requests_each_get_the_right_verdict(client, tmp_path):
         name = "boom" if index % 7 == 0 else "add"
         inputs = int_inputs(a=index) if name == "boom" else int_inputs(a=index, b=index)
         resource = client.wait(client.create(client.create_request(name, prefix, inputs, execution=f"exec{index}")), poll=0.005)
-        value = outputs_of(prefix).literals["o0"].scalar.primitive.integer if resource.phase == Phase.SUCCEEDED else None
+        value = outputs_of(prefix).literals["o0"].scalar.primitive.integer if (prefix / "outputs.pb").exists() else None
         return index, resource.phase, value
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=50) as executor:
         results = list(executor.map(one, range(200)))
     for index, phase, value in results:
+        assert phase == Phase.SUCCEEDED  # outputs declared: the verdict is under the prefix
         if index % 7 == 0:
-            assert phase == Phase.FAILED and f"bad value {index}" in error_of(tmp_path / f"r{index}").message
+            assert f"bad value {index}" in error_of(tmp_path / f"r{index}").message
             assert not (tmp_path / f"r{index}" / "outputs.pb").exists()
         else:
-            assert (phase, value) == (Phase.SUCCEEDED, 2 * index)
+            assert value == 2 * index
             assert not (tmp_path / f"r{index}" / "error.pb").exists()
 
 
@@ -175,7 +189,8 @@ def test_execute_task_sync_answers_with_the_outputs(client, tmp_path):
     assert resource.phase == Phase.SUCCEEDED and resource.outputs.literals["o0"].scalar.primitive.integer == 11
     assert outputs_of(tmp_path / "ok") == resource.outputs
     resource = client.execute_sync(client.create_request("boom", tmp_path / "bad", int_inputs(a=5)))
-    assert resource.phase == Phase.FAILED and "bad value 5" in resource.message and not resource.HasField("outputs")
+    assert resource.phase == Phase.SUCCEEDED and "bad value 5" in resource.message and not resource.HasField("outputs")
+    assert "bad value 5" in error_of(tmp_path / "bad").message  # no outputs in the answer: the backend reads the prefix
 
 
 def test_a_sync_client_that_goes_away_cancels_its_attempt(client, daemon, tmp_path):
@@ -192,10 +207,13 @@ def test_a_sync_client_that_goes_away_cancels_its_attempt(client, daemon, tmp_pa
 
 
 def test_list_agents_get_agent_and_health(client, daemon):
-    [agent] = client.metadata_stub.ListAgents(agent_pb2.ListAgentsRequest(), timeout=10).agents
+    [agent, sync_agent] = client.metadata_stub.ListAgents(agent_pb2.ListAgentsRequest(), timeout=10).agents
     assert agent.name == "flytelite-serve" and not agent.is_sync
     assert [(c.name, c.version) for c in agent.supported_task_categories] == [("flytelite-reusable", 0)]
-    assert client.metadata_stub.GetAgent(agent_pb2.GetAgentRequest(name="flytelite-serve"), timeout=10).agent == agent
+    assert sync_agent.name == "flytelite-serve-sync" and sync_agent.is_sync
+    assert [(c.name, c.version) for c in sync_agent.supported_task_categories] == [("flytelite-reusable-sync", 0)]
+    for listed in (agent, sync_agent):
+        assert client.metadata_stub.GetAgent(agent_pb2.GetAgentRequest(name=listed.name), timeout=10).agent == listed
     with pytest.raises(grpc.RpcError) as raised:
         client.metadata_stub.GetAgent(agent_pb2.GetAgentRequest(name="other"), timeout=10)
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
@@ -206,10 +224,13 @@ def test_list_agents_get_agent_and_health(client, daemon):
 
 
 def test_structured_logs_carry_each_attempt_s_identity(client, daemon, tmp_path):
-    ok = client.create(client.create_request("add", tmp_path / "ok", int_inputs(a=1, b=2), execution="exec-logged")).decode()
-    failed = client.create(client.create_request("boom", tmp_path / "bad", int_inputs(a=1), execution="exec-failed")).decode()
-    for resource_meta in (ok, failed):
-        client.wait(resource_meta.encode())
+    metas = [
+        client.create(client.create_request("add", tmp_path / "ok", int_inputs(a=1, b=2), execution="exec-logged")),
+        client.create(client.create_request("boom", tmp_path / "bad", int_inputs(a=1), execution="exec-failed")),
+    ]
+    for resource_meta in metas:
+        client.wait(resource_meta)
+    ok, failed = map(attempt_of, metas)
     deadline = time.monotonic() + 5
     while len([e for e in daemon.logs() if e.get("attempt") in (ok, failed)]) < 3:
         assert time.monotonic() < deadline, [e for e in daemon.logs() if e.get("attempt") in (ok, failed)]
@@ -231,7 +252,7 @@ def test_a_worker_killed_like_the_oom_killer_running_or_idle_is_replaced(client,
         time.sleep(0.01)
     os.kill(int(pid_file.read_text()), signal.SIGKILL)
     resource = client.wait(resource_meta)
-    assert resource.phase == Phase.RETRYABLE_FAILED and "killed by SIGKILL (out of memory?)" in resource.message
+    assert resource.phase == Phase.SUCCEEDED and "killed by SIGKILL (out of memory?)" in resource.message
     assert error_of(tmp_path / "killed").code == "SYSTEM"
     for index in range(6):  # between attempts: the attempt it is handed next runs elsewhere, not lost
         client.run("count_calls", tmp_path / f"idle{index}")

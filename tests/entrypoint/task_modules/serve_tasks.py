@@ -79,3 +79,37 @@ def sleep_after_writing_pid(path: str, seconds: float) -> str:
         f.write(str(os.getpid()))
     time.sleep(seconds)
     return "woke up"
+
+
+@task(reusable=True)
+def fail_without_outputs(a: int) -> None:
+    raise ValueError(f"bad value {a}")
+
+
+@task(reusable=True)
+def count_runs(path: str, seconds: float) -> int:
+    """Appends a line per run of its body to ``path``: a test counts the runs."""
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    time.sleep(seconds)
+    return 1
+
+
+@task(reusable=True, sync=True)
+def add_sync(a: int, b: int) -> int:
+    return a + b
+
+
+@task(reusable=True, sync=True)
+def boom_sync(a: int) -> int:
+    raise ValueError(f"bad value {a}")
+
+
+@task(reusable=True, sync=True)
+def crash_sync(code: int) -> int:
+    os._exit(code)
+
+
+@task(reusable=True, sync=True)
+def fail_without_outputs_sync(a: int) -> None:
+    raise ValueError(f"bad value {a}")

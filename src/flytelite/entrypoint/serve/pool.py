@@ -11,7 +11,6 @@ its reply or its death. Every attempt gets exactly one verdict: the worker's, a 
 
 from __future__ import annotations
 
-import collections
 import multiprocessing
 import os
 import queue
@@ -22,21 +21,14 @@ from multiprocessing.connection import wait
 from typing import Any, Callable
 
 from ...support.logs import get_logger
+from ...support.exceptions import TerminatedError
 from .. import verdict
-from ..errors import SYSTEM, Failure, one_line
+from ..errors import SYSTEM, Failure, classify, one_line
 from ..settings import AttemptSettings
 from .request import AttemptSpec
 from .worker import STARTED, Outcome, failure_fields, worker_main
 
 log = get_logger("flytelite.serve")
-
-# Attempts remembered after they end, for the backend's later GetTask calls.
-FINISHED_KEPT = 10_000
-
-
-class PoolFull(Exception):
-    """More attempts than ``max_inflight`` are queued or running."""
-
 
 class PoolError(RuntimeError):
     """The workers cannot start (a preload that does not import)."""
@@ -54,6 +46,7 @@ class AttemptState:
         self.worker: Worker | None = None
         self.cancelled = False
         self.created = time.monotonic()
+        self.sequence = 0  # its place among the attempts submitted, for its queue position
         self.done = threading.Event()
 
 
@@ -157,27 +150,29 @@ class Worker:
             log.error("could not replace a worker", worker=self.index, error=str(exc))
             self.pool.lost_worker()
             return False
+        self.pool.on_worker_restart()
         return True
 
 
 class WorkerPool:
-    """``workers`` warm processes; attempts are queued, run, cancelled and remembered here."""
+    """``workers`` warm processes; attempts are queued (without bound: memory is the limit), run and cancelled here."""
 
-    def __init__(self, workers: int, preload: list[str], max_inflight: int, recycle_after: int = 0, cancel_grace: float = 10.0, start_timeout: float = 60.0) -> None:
+    def __init__(self, workers: int, preload: list[str], recycle_after: int = 0, cancel_grace: float = 10.0, start_timeout: float = 60.0) -> None:
         self.preload = list(preload)
-        self.max_inflight, self.recycle_after, self.cancel_grace = max_inflight, recycle_after, cancel_grace
+        self.recycle_after, self.cancel_grace = recycle_after, cancel_grace
         self.start_timeout = start_timeout
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["flytelite.entrypoint.serve.worker", *self.preload])
         self.pending: queue.Queue[AttemptState | None] = queue.Queue()
         self.lock = threading.RLock()  # re-entered where a decision and its verdict must be one step
-        self.attempts: dict[str, AttemptState] = {}
-        self.finished: collections.deque[str] = collections.deque()
+        self.attempts: dict[str, AttemptState] = {}  # queued or running
         self.inflight = 0
+        self.submitted = self.claimed = 0
         self.live_workers = workers
         self.stopping = False
         self.on_finish: Callable[[AttemptState], None] = lambda state: None
         self.on_no_workers: Callable[[], None] = lambda: None
+        self.on_worker_restart: Callable[[], None] = lambda: None
         self.workers = [Worker(self, index) for index in range(workers)]
 
     def start(self) -> None:
@@ -187,9 +182,9 @@ class WorkerPool:
             worker.thread.start()
 
     def stop(self) -> None:
-        """Drop the queued attempts, stop the running ones (SIGTERM), end the workers."""
+        """End the queued attempts with execute's SIGTERM document, stop the running ones (SIGTERM), end the workers."""
         self.stopping = True
-        self._abort_queued("the daemon stopped before the attempt started")
+        self._abort_queued(classify(TerminatedError("SIGTERM")))
         with self.lock:
             running = [w.current for w in self.workers if w.current is not None]
         for state in running:
@@ -204,23 +199,34 @@ class WorkerPool:
     def submit(self, spec: AttemptSpec) -> AttemptState:
         state = AttemptState(spec)
         with self.lock:
-            if self.inflight >= self.max_inflight:
-                raise PoolFull(f"{self.inflight} attempts are queued or running, the most this daemon takes (--max-inflight {self.max_inflight})")
             if self.live_workers == 0:
                 raise PoolError("no worker is running: they could not be restarted (see the daemon's log)")
             self.inflight += 1
+            state.sequence, self.submitted = self.submitted, self.submitted + 1
             self.attempts[spec.attempt_id] = state
         self.pending.put(state)
+        if self.stopping:  # too late to run (stop() may have passed it by): it ends as a stopped pod's would
+            self._abort_queued(classify(TerminatedError("SIGTERM")))
         return state
 
     def get(self, attempt_id: str) -> AttemptState | None:
         with self.lock:
             return self.attempts.get(attempt_id)
 
+    def queue_position(self, state: AttemptState) -> int:
+        """How many attempts start before ``state`` does, counting itself (1: next)."""
+        with self.lock:
+            return max(state.sequence - self.claimed, 0) + 1
+
+    def busy_workers(self) -> int:
+        with self.lock:
+            return sum(1 for worker in self.workers if worker.current is not None)
+
     def claim(self, state: AttemptState, worker: Worker) -> bool:
         """Give ``state`` to ``worker``, unless it was cancelled while it waited."""
         with self.lock:
-            if state.done.is_set():
+            self.claimed += 1
+            if state.done.is_set() or state.cancelled:  # cancelled while it waited: whoever cancelled ends it
                 return False
             state.phase, state.message, state.worker = "RUNNING", f"running in worker {worker.index}", worker
             worker.current = state
@@ -297,13 +303,17 @@ class WorkerPool:
             none_left = self.live_workers == 0
         if none_left:
             self.on_no_workers()
-            self._abort_queued("no worker could be started (see the daemon's log)", phase="RETRYABLE_FAILED")
+            self._abort_queued(Failure("SYSTEM", "no worker could be started (see the daemon's log)", "", SYSTEM, True, time.time()))
 
-    def _abort_queued(self, message: str, phase: str = "ABORTED") -> None:
-        failure = None if phase == "ABORTED" else failure_fields(Failure("SYSTEM", message, "", SYSTEM, True, time.time()))
+    def _abort_queued(self, failure: Failure) -> None:
+        """End every attempt still waiting for a worker with ``failure``, written as its error document."""
         with self.lock:
-            for state in [state for state in self.attempts.values() if state.worker is None and not state.done.is_set()]:
-                self._finish(state, phase, message, failure, None)
+            queued = [state for state in self.attempts.values() if state.worker is None and not state.done.is_set()]
+            for state in queued:
+                state.cancelled = True  # no worker takes it from here on
+        for state in queued:
+            self._write_error_document(state.spec, failure)
+            self._finish(state, "RETRYABLE_FAILED", failure.message, failure_fields(failure), None)
 
     def _write_error_document(self, spec: AttemptSpec, failure: Failure) -> None:
         """The document ``execute`` leaves, unless the worker had already committed a verdict."""
@@ -323,9 +333,7 @@ class WorkerPool:
                 state.worker.current = None
             state.done.set()
             self.inflight -= 1
-            self.finished.append(state.spec.attempt_id)
-            while len(self.finished) > FINISHED_KEPT:
-                self.attempts.pop(self.finished.popleft(), None)
+            self.attempts.pop(state.spec.attempt_id, None)
         self.on_finish(state)
 
 

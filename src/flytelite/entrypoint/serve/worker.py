@@ -54,6 +54,7 @@ def worker_main(conn: Any, preload: list[str]) -> None:
     # can record it (accept_held_sigterm); one that arrives after the verdict is dropped (hold_sigterm).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     hold_sigterm()
+    end_with_the_fork_server()
     errors = import_preloads(preload)
     conn.send(("ready", errors))
     if errors:
@@ -75,6 +76,30 @@ def worker_main(conn: Any, preload: list[str]) -> None:
         remove_working_directory(attempt)
         if outcome.terminated:
             return
+
+
+def end_with_the_fork_server() -> None:
+    """SIGTERM when the fork server exits (it does when the daemon dies, even by SIGKILL).
+
+    A worker left running after its daemon could commit a verdict after another replica declared the
+    attempt lost; SIGTERM ends its attempt with execute's document instead, at once. The fork server
+    exits once no process holds the write end of its "alive" pipe, which multiprocessing hands to
+    every child: the worker closes its copy.
+    """
+    import ctypes
+    from multiprocessing import forkserver
+
+    alive_fd = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)
+    if alive_fd is not None:
+        os.close(alive_fd)
+        forkserver._forkserver._forkserver_alive_fd = None
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass  # not Linux: the daemon's liveness record still bounds the wait for a verdict
+    if os.getppid() == 1:  # the fork server died before the call above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], base_cwd: str) -> Outcome:
