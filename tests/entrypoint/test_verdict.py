@@ -54,7 +54,7 @@ def test_a_dead_workers_document_is_not_written_over_a_committed_verdict(tmp_pat
     prefix = tmp_path / "out"
     prefix.mkdir()
     (prefix / verdict_file).write_bytes(b"the worker's verdict")
-    pool = WorkerPool(1, [], max_inflight=10)
+    pool = WorkerPool(1, [])
     state = AttemptState(AttemptSpec("attempt-1", {"output_prefix": str(prefix)}, b"", {}, False))
     pool.inflight, pool.attempts["attempt-1"] = 1, state
     pool.worker_died(state, -9)
@@ -64,7 +64,7 @@ def test_a_dead_workers_document_is_not_written_over_a_committed_verdict(tmp_pat
 
 def test_a_dead_workers_document_is_written_when_there_is_no_verdict(tmp_path):
     prefix = tmp_path / "out"
-    pool = WorkerPool(1, [], max_inflight=10)
+    pool = WorkerPool(1, [])
     state = AttemptState(AttemptSpec("attempt-1", {"output_prefix": str(prefix)}, b"", {}, False))
     pool.inflight, pool.attempts["attempt-1"] = 1, state
     pool.worker_died(state, -9)

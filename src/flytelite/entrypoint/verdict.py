@@ -21,7 +21,7 @@ from flyteidl.core import errors_pb2
 from .. import io
 from ..support.exceptions import TerminatedError
 from ..support.logs import get_logger
-from .errors import LOGGED_MESSAGE_CHARS, Failure, classify, one_line
+from .errors import LOGGED_MESSAGE_CHARS, Failure, Kind, Origin, classify, one_line
 from .settings import AttemptSettings
 from .signals import deciding_verdict
 
@@ -54,8 +54,8 @@ def read(output_prefix: str) -> tuple[bool, dict[str, object] | None]:
     if ERROR_FILE not in names:
         return any(is_verdict_file(name) for name in names), None
     error = errors_pb2.ErrorDocument.FromString(io.read_bytes(io.join(output_prefix, ERROR_FILE))).error
-    origin = "SYSTEM" if error.origin == errors_pb2.ContainerError.SYSTEM else "USER"
-    recoverable = error.kind == errors_pb2.ContainerError.RECOVERABLE
+    origin = "SYSTEM" if error.origin == Origin.SYSTEM else "USER"
+    recoverable = error.kind == Kind.RECOVERABLE
     return True, {"code": error.code, "message": error.message, "origin": origin, "recoverable": recoverable}
 
 
