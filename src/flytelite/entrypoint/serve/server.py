@@ -55,11 +55,15 @@ class ServeConfig:
         recycle_after: int = 0,
         cancel_grace: float = 10.0,
         log_links: tuple[tuple[str, str], ...] = (),
+        code_cache_dir: str | None = None,
+        code_cache_mb: float = 2048,
+        code_idle_retire: float = 300.0,
     ) -> None:
         self.host, self.port, self.workers, self.preload = host, port, workers, list(preload)
         self.max_inflight, self.recycle_after, self.cancel_grace = max_inflight, recycle_after, cancel_grace
         self.task_types = list(task_types) or [REUSABLE_TASK_TYPE]
         self.log_links = list(log_links)
+        self.code_cache_dir, self.code_cache_bytes, self.code_idle_retire = code_cache_dir, int(code_cache_mb * (1 << 20)), code_idle_retire
 
 
 class AgentServices(agent_pb2_grpc.AsyncAgentServiceServicer, agent_pb2_grpc.SyncAgentServiceServicer, agent_pb2_grpc.AgentMetadataServiceServicer):
@@ -173,7 +177,10 @@ def _identity(state: AttemptState) -> dict[str, str]:
 
 def start_server(config: ServeConfig) -> tuple[Any, WorkerPool, int]:
     """Start the workers, then the gRPC server; returns (server, pool, bound port)."""
-    pool = WorkerPool(config.workers, config.preload, config.max_inflight, config.recycle_after, config.cancel_grace)
+    pool = WorkerPool(
+        config.workers, config.preload, config.max_inflight, config.recycle_after, config.cancel_grace,
+        code_cache_dir=config.code_cache_dir, code_cache_bytes=config.code_cache_bytes, code_idle_retire=config.code_idle_retire,
+    )  # fmt: skip
     pool.start()
     services = AgentServices(pool, config)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="flytelite-grpc"))
