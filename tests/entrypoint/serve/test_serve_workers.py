@@ -106,12 +106,10 @@ def test_reusable_tasks_serialize_with_the_daemon_s_task_type_and_the_execute_co
     assert template.type == "flytelite-reusable"
     args = list(template.container.args)
     assert args[:2] == ["flytelite", "execute"] and args[-4:] == ["task-module", "serve_tasks", "task-name", "add"]
-    from flytelite import Elastic, dynamic, task
+    from flytelite import Elastic, task
 
     with pytest.raises(ValueError, match="reusable=True"):
         task(reusable=True, task_config=Elastic(nnodes=2))(lambda: None)
-    with pytest.raises(ValueError, match="cannot be reusable"):
-        dynamic(reusable=True)(lambda: None)
 
 
 def test_execute_does_not_import_grpc(ep):

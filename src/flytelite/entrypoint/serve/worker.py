@@ -121,7 +121,8 @@ def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], 
         _set_environ(base_environ)
         os.chdir(base_cwd)
     failure = attempt.failure
-    outputs = literal_map_bytes(attempt.output_literals) if spec.want_outputs and failure is None else None
+    # A dynamic parent's answer is its futures.pb: outputs in the reply would stand beside it.
+    outputs = literal_map_bytes(attempt.output_literals) if spec.want_outputs and failure is None and attempt.futures is None else None
     return Outcome(spec.attempt_id, failure_fields(failure), exit_status == TERMINATED_STATUS, outputs)
 
 
