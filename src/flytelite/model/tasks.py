@@ -59,6 +59,25 @@ def running_in(ctx: ExecutionContext) -> Iterator[None]:
 REUSABLE_TASK_TYPE = "flytelite-reusable"
 
 
+def check_reusable(task: Any) -> None:
+    """Refuse a ``reusable=True`` task that flytelite serve's workers cannot run as its own pod would run it."""
+    if not getattr(task, "reusable", False):
+        return
+    config, extended = task.task_config, task.extended_resources
+    reasons = []
+    if config is not None and (getattr(config, "task_type", None) or getattr(config, "run_function", None)):
+        reasons.append(f"a {type(config).__name__} task_config, which starts processes of its own in a pod of its own (torch elastic, say)")
+    if task.pod_template is not None or task.metadata.pod_template_name:
+        reasons.append("a pod template, which shapes the task's own pod: a reusable task runs in the daemon's pod")
+    if extended.accelerator is not None or extended.shared_memory:
+        reasons.append("an accelerator or shared memory, which the backend gives a task's own pod: the workers share the daemon's")
+    if reasons:
+        raise ValueError(
+            f"{task.name}: reusable=True runs the task in flytelite serve's warm workers, which cannot honour {'; '.join(reasons)}. "
+            "Drop reusable=True to run it in a pod of its own"
+        )
+
+
 class Task:
     """A Python function with a typed interface, run by Flyte in a container or called locally.
 
@@ -89,8 +108,6 @@ class Task:
         docs: Any = None,
         reusable: bool = False,
     ) -> None:
-        if reusable and getattr(task_config, "task_type", None):
-            raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
         self.python_interface: Interface = interface_of(fn, pickle_untyped)
@@ -109,6 +126,7 @@ class Task:
         self.reusable = reusable
         self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        check_reusable(self)
 
     @property
     def function(self) -> Callable[..., Any]:

@@ -15,6 +15,7 @@ from flyteidl.core import identifier_pb2, security_pb2, tasks_pb2
 
 from .. import __version__
 from ..support.records import Record
+from .tasks import check_reusable
 
 EXECUTE_PLACEHOLDER_ARGS = [
     "--inputs",
@@ -201,6 +202,7 @@ def to_task_spec(task: Any, settings: SerializationSettings) -> Any:
 
 def to_task_template(task: Any, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
     """The ``TaskTemplate`` of a task."""
+    check_reusable(task)  # settings changed after the decorator are refused here too
     interface = getattr(task, "registered_interface", None) or task.interface
     template = tasks_pb2.TaskTemplate(type=task.task_type, metadata=_metadata(task), interface=interface)
     template.id.CopyFrom(
