@@ -303,6 +303,8 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=10, help="with --fast: new code versions whose first attempt is timed")
     parser.add_argument("--fan-out", type=int, default=0, help="measure a reusable @dynamic fanning out to this many nodes instead")
     parser.add_argument("--cold-sample", type=int, default=50, help="with --fan-out: cold node executes measured, then scaled")
+    # A round of GetTask over every node costs the client CPU the daemon needs (a backend polls every 5 s at most).
+    parser.add_argument("--fan-out-poll", type=float, default=0.02, help="with --fan-out: seconds between polling rounds")
     options = parser.parse_args()
     compileall.compile_dir(str(ROOT / "src"), quiet=1)
     compileall.compile_file(str(TASK_DIR / "serve_tasks.py"), quiet=1)
@@ -313,7 +315,7 @@ def main() -> None:
         if options.fast:
             return fast_benchmark(env, work, options.tasks, options.versions, options.workers, options.cold_runs, options.poll)
         if options.fan_out:
-            return fan_out_benchmark(env, work, options.fan_out, options.workers, options.cold_sample, options.poll)
+            return fan_out_benchmark(env, work, options.fan_out, options.workers, options.cold_sample, options.fan_out_poll)
         daemon = Daemon(["--workers", str(options.workers), "--preload", "serve_tasks"], {**env, "FLYTELITE_LOG_LEVEL": "info"})
         try:
             time.sleep(1)
