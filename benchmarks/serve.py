@@ -109,6 +109,11 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def wait_all(client: AgentClient, resource_metas: list[bytes], poll: float) -> None:
     """Poll every attempt until it is done, as the backend's cache loop does; each must succeed."""
     pending = list(resource_metas)
@@ -186,13 +191,13 @@ def fan_out_benchmark(env: dict[str, str], work: str, nodes: int, workers: int, 
         client = AgentClient(daemon.port)
         run_tasks(daemon.port, work, 0, 20, poll)  # warm-up: connections, the workers' first attempt
         tree = [pid for pid, _ in process_tree(daemon.process.pid)]
-        cpu_before, started = cpu_seconds(tree), time.perf_counter()
+        cpu_before, client_before, started = cpu_seconds(tree), _own_cpu(), time.perf_counter()
         parent = client.create_request("fan_out", f"{work}/parent", int_inputs(n=nodes))
         wait_all(client, [client.create(parent)], poll)
         spec_bytes = Path(f"{work}/parent/futures.pb").read_bytes()
         requests = node_requests(spec_bytes, f"{work}/parent")
         wait_all(client, [client.create(request) for request in requests], poll)
-        warm_wall, warm_cpu = time.perf_counter() - started, cpu_seconds(tree) - cpu_before
+        warm_wall, warm_cpu, client_cpu = time.perf_counter() - started, cpu_seconds(tree) - cpu_before, _own_cpu() - client_before
         client.close()
     finally:
         daemon.stop()
@@ -203,7 +208,10 @@ def fan_out_benchmark(env: dict[str, str], work: str, nodes: int, workers: int, 
     sample_wall, sample_cpu = run_cold(commands, {**env, **request_environ(sample[0])}, workers)
     scale = nodes / len(sample)
     cold_wall, cold_cpu = parent_wall + sample_wall * scale, parent_cpu + sample_cpu * scale
-    print(f"@dynamic fan-out to {nodes} nodes through the daemon ({workers} workers): wall {warm_wall:.2f} s, CPU {warm_cpu:.2f} s (daemon's processes)")
+    print(
+        f"@dynamic fan-out to {nodes} nodes through the daemon ({workers} workers): wall {warm_wall:.2f} s, CPU {warm_cpu:.2f} s "
+        f"(daemon's processes; the client playing the backend used {client_cpu:.2f} s more, on the same cores)"
+    )
     print(
         f"same work cold: parent {parent_wall:.2f} s wall / {parent_cpu:.2f} s CPU, {len(sample)} node executes {workers} at a time "
         f"{sample_wall:.2f} s / {sample_cpu:.2f} s, scaled to {nodes}: wall {cold_wall:.1f} s, CPU {cold_cpu:.1f} s"
