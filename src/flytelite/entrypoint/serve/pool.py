@@ -354,11 +354,11 @@ class WorkerPool:
     def fail_unstarted(self, state: AttemptState, exc: BaseException) -> None:
         """End an attempt that never reached a worker with ``exc``'s error document, as execute would."""
         failure = classify(exc)
-        with self.lock:  # one step: a cancel meanwhile would otherwise see a document it did not write
-            if state.done.is_set():
-                return
-            self._write_error_document(state.spec, failure)
-            self._finish(state, "RETRYABLE_FAILED" if failure.recoverable else "FAILED", failure.message, failure_fields(failure), None)
+        if state.done.is_set():  # cancelled while its code was fetched: nothing to record
+            return
+        # Written outside the lock, as for a dead worker: storage may be slow, and GetTask must not wait on it.
+        self._write_error_document(state.spec, failure)
+        self._finish(state, "RETRYABLE_FAILED" if failure.recoverable else "FAILED", failure.message, failure_fields(failure), None)
 
     def lost_worker(self) -> None:
         with self.lock:
