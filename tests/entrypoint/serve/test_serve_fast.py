@@ -59,7 +59,7 @@ def fast_template(module: str, name: str, archive: Path | str, dest_dir: str = "
     return template
 
 
-def request_for(template: tasks_pb2.TaskTemplate, prefix: Path, inputs: literals_pb2.LiteralMap | None = None) -> agent_pb2.CreateTaskRequest:
+def request_for(template: tasks_pb2.TaskTemplate, prefix: Path | str, inputs: literals_pb2.LiteralMap | None = None) -> agent_pb2.CreateTaskRequest:
     return agent_pb2.CreateTaskRequest(
         inputs=inputs or literals_pb2.LiteralMap(),
         template=render(template, str(prefix), f"{prefix}-raw", f"{prefix}/inputs.pb"),
@@ -182,4 +182,19 @@ def test_an_idle_version_s_worker_goes_back_to_the_daemon_s_code_and_its_archive
     assert client.wait(client.create(request_for(plain, tmp_path / "plain"))).phase == Phase.SUCCEEDED
     version, _, plain_pid, _ = whoami(tmp_path / "plain")
     assert version == "image" and plain_pid != fast_pid
+    client.close()
+
+
+def test_the_archive_and_the_outputs_can_live_on_s3(start_daemon, tmp_path, s3_bucket, s3_env):
+    from flytelite import io as storage
+
+    daemon = start_daemon("--workers", "1", "--preload", "serve_tasks", env=s3_env)
+    client = AgentClient(daemon.port)
+    archive = f"s3://{s3_bucket}/fast/{os.urandom(4).hex()}/v2.tar.gz"
+    storage.put_file(str(code_archive(tmp_path, "v2")), archive)
+    prefix = f"s3://{s3_bucket}/exec/fast/n0/0"
+    resource = client.wait(client.create(request_for(fast_template("serve_fast_code", "whoami", archive), prefix)))
+    assert resource.phase == Phase.SUCCEEDED, resource.message
+    outputs = literals_pb2.LiteralMap.FromString(storage.read_bytes(f"{prefix}/outputs.pb"))
+    assert outputs.literals["o0"].scalar.primitive.string_value.split(" ")[0::3] == ["v2", "ONLY_IN_V2"]
     client.close()
