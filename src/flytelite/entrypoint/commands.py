@@ -133,6 +133,9 @@ def serialize(
 @click.option("--recycle-after", default=0, show_default=True, type=click.IntRange(0), help="Replace a worker after this many attempts (0: never).")
 @click.option("--cancel-grace", default=10.0, show_default=True, type=click.FloatRange(0), help="Seconds between SIGTERM and SIGKILL when an attempt is cancelled.")
 @click.option("--log-link", "log_links", multiple=True, help="NAME=URI reported by GetTask; {attempt_id} {execution} {task} {hostname} are filled in.")
+@click.option("--code-cache-dir", default=None, help="Where fast-registered code archives are unpacked (default: TMPDIR).")
+@click.option("--code-cache-mb", default=2048.0, show_default=True, type=click.FloatRange(0), help="Unpacked code kept when no worker uses it; least recently used goes first.")
+@click.option("--code-idle-retire", default=300.0, show_default=True, type=click.FloatRange(0, min_open=True), help="Seconds a worker of a fast-registered version may sit idle before it goes back to the daemon's code.")
 def serve(log_links: tuple[str, ...], **options: Any) -> None:
     """Run tasks in warm workers for a Flyte backend, over its agent protocol (needs flytelite[serve])."""
     try:

@@ -105,14 +105,20 @@ def run_fast_execute(distribution: str, dest_dir: str | None, command: list[str]
     try:
         return fast_execute(distribution, dest_dir, command)
     except (Exception, TerminatedError) as exc:  # the attempt's verdict must be written
-        from ..support.exceptions import TaskError
         from .settings import AttemptSettings
         from .verdict import fail
 
         output_prefix = _option_value(command, "--output-prefix")
         if isinstance(exc, ArchiveRejected):
-            summary = f"the code archive {distribution} was rejected as unsafe or unusable: {exc}"
-            exc = TaskError(summary, f"archive member: {exc.member}\nrule: {exc.rule}", origin="USER")
+            exc = rejected_archive_error(distribution, exc)
         if output_prefix is None:
             raise
         return fail(output_prefix, exc, AttemptSettings.from_environ(os.environ))[1]
+
+
+def rejected_archive_error(distribution: str, exc: ArchiveRejected) -> Exception:
+    """The USER error an attempt records for a code archive that breaks a rule."""
+    from ..support.exceptions import TaskError
+
+    summary = f"the code archive {distribution} was rejected as unsafe or unusable: {exc}"
+    return TaskError(summary, f"archive member: {exc.member}\nrule: {exc.rule}", origin="USER")

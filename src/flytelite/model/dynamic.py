@@ -96,8 +96,11 @@ def settings_from_env(dynamic: Task, environ: Mapping[str, str], distribution: s
 
 
 def dynamic(_fn: Callable[..., Any] | None = None, **options: Any) -> Any:
-    """A dynamic task: ``@dynamic`` or ``@dynamic(retries=1, ...)`` with the arguments of ``@task``."""
-    if options.get("reusable"):
-        # An agent's backend reads outputs.pb, never futures.pb: the spec a dynamic writes would be lost.
-        raise ValueError("@dynamic cannot be reusable: flytelite serve runs plain tasks only")
+    """A dynamic task: ``@dynamic`` or ``@dynamic(retries=1, ...)`` with the arguments of ``@task``.
+
+    ``reusable=True`` runs the body in flytelite serve's warm workers: the backend wraps every task node,
+    an agent's included, in its dynamic handler, which takes a succeeded node that left ``futures.pb``
+    as a dynamic parent (flyte v1.16.8 flytepropeller/pkg/controller/nodes/dynamic/handler.go:62-88,
+    nodes/factory/handler_factory.go:65).
+    """
     return task(_fn, task_class=DynamicTask, **options)

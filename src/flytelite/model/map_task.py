@@ -22,6 +22,19 @@ if TYPE_CHECKING:
     from .tasks import Task
 
 MAP_RESOLVER = "flytelite.resolvers.map_task.default_map_task_resolver"
+# Flyte v1.16.8: the array node gives each sub-node a mocked k8s plugin state (flytepropeller/pkg/controller/
+# nodes/array/handler.go:714-734, 777-780; utils.go:41-50), which the web-API plugin decodes into its own
+# state and fails (pluginmachinery/internal/webapi/core.go:41-53; gob refuses the uint8 Phase of
+# nodes/task/k8s/plugin_manager.go:53-65 for the int Phase of webapi/state.go:12,40-42): a system error
+# before any CreateTask. A map template is also task type version 1, and the agent registry is filled
+# for version 0 only (plugins/webapi/agent/client.go:22,136,157,165; plugin.go:405-408).
+MAP_OVER_REUSABLE = (
+    "map_task({name}): the task is reusable=True, and a Flyte backend (1.16) cannot send an array node's "
+    "sub-nodes to an agent such as flytelite serve: each sub-node gets a Kubernetes plugin's state, which the "
+    "agent plugin cannot read, so it fails before any request is sent. Fan out with a @dynamic that calls the "
+    "task once per item instead (its nodes are plain task nodes, which do reach flytelite serve), or map a "
+    "copy of the task without reusable=True (its sub-nodes run as pods)"
+)
 
 
 def array_index(environ: Mapping[str, str]) -> int:
@@ -55,6 +68,8 @@ class MapSubtask(BaseTask):
     task_type_version = 1  # the array-node map task's template, as flytekit 1.16 registers it
 
     def __init__(self, inner: Task, bound_inputs: list[str], inner_resolver: str, inner_args: list[str]) -> None:
+        if inner.reusable:
+            raise ValueError(MAP_OVER_REUSABLE.format(name=inner.name))
         unknown = set(bound_inputs) - set(inner.python_interface.inputs)
         if unknown:
             raise ValueError(f"bound input(s) {', '.join(sorted(unknown))} are not inputs of {inner.name}")

@@ -46,6 +46,25 @@ REUSABLE_TASK_TYPE = "flytelite-reusable"
 REUSABLE_SYNC_TASK_TYPE = "flytelite-reusable-sync"
 
 
+def check_reusable(task: BaseTask) -> None:
+    """Refuse a ``reusable=True`` task that flytelite serve's workers cannot run as its own pod would run it."""
+    if not isinstance(task, Task) or not task.reusable:
+        return
+    config, extended = task.task_config, task.extended_resources
+    reasons = []
+    if config is not None:
+        reasons.append(f"a {type(config).__name__} task_config, which shapes a pod of its own (torch elastic starts processes of its own, say)")
+    if task.pod_template is not None or task.metadata.pod_template_name:
+        reasons.append("a pod template, which shapes the task's own pod: a reusable task runs in the daemon's pod")
+    if extended.accelerator is not None or extended.shared_memory:
+        reasons.append("an accelerator or shared memory, which the backend gives a task's own pod: the workers share the daemon's")
+    if reasons:
+        raise ValueError(
+            f"{task.name}: reusable=True runs the task in flytelite serve's warm workers, which cannot honour {'; '.join(reasons)}. "
+            "Drop reusable=True to run it in a pod of its own"
+        )
+
+
 class Task(BaseTask):
     """A Python function with a typed interface, run by Flyte in a container or called locally.
 
@@ -77,8 +96,6 @@ class Task(BaseTask):
     ) -> None:
         if sync and not reusable:
             raise ValueError(f"{fn.__name__}: sync=True is for tasks run by flytelite serve: add reusable=True")
-        if reusable and task_config is not None:
-            raise ValueError(f"{fn.__name__}: reusable=True runs in flytelite serve's workers and cannot be combined with a {type(task_config).__name__} task_config")
         self._fn = fn
         self.name = f"{fn.__module__}.{fn.__name__}"
         self.python_interface: Interface = interface_of(fn, pickle_untyped)
@@ -98,6 +115,7 @@ class Task(BaseTask):
         self.reusable, self.sync = reusable, sync
         self.command_fn: Callable[[Any], list[str]] | None = None
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        check_reusable(self)
 
     @property
     def function(self) -> Callable[..., Any]:

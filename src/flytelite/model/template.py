@@ -16,6 +16,7 @@ from flyteidl.core import identifier_pb2, security_pb2, tasks_pb2
 from .. import __version__
 from ..support.records import Record
 from .contract import BaseTask
+from .tasks import check_reusable
 
 EXECUTE_PLACEHOLDER_ARGS = [
     "--inputs",
@@ -202,6 +203,7 @@ def to_task_spec(task: BaseTask, settings: SerializationSettings) -> Any:
 
 def to_task_template(task: BaseTask, settings: SerializationSettings) -> tasks_pb2.TaskTemplate:
     """The ``TaskTemplate`` of a task."""
+    check_reusable(task)  # settings changed after the decorator are refused here too
     interface = task.registered_interface
     template = tasks_pb2.TaskTemplate(type=task.task_type, metadata=_metadata(task), interface=interface)
     template.id.CopyFrom(

@@ -111,7 +111,7 @@ def test_requests_the_daemon_cannot_run_get_a_clear_status(client, tmp_path):
     execute_args = list(client.template("add").container.args)
     refused = {
         "not a flytelite execute command": ["python", "-c", "print(1)"],
-        "fast-registered": ["flytelite", "fast-execute", "--additional-distribution", "s3://b/c.tar.gz", "--", *execute_args],
+        "names no code archive": ["flytelite", "fast-execute", "--additional-distribution", "{{ .remote_package_path }}", "--", *execute_args],
         "map tasks": ["flytelite", "map-execute", *execute_args[2:]],
         "names no task": execute_args[: execute_args.index("--") + 1],
     }

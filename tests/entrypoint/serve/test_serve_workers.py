@@ -110,12 +110,10 @@ def test_reusable_tasks_serialize_with_the_daemon_s_task_type_and_the_execute_co
     assert template.type == "flytelite-reusable"
     args = list(template.container.args)
     assert args[:2] == ["flytelite", "execute"] and args[-4:] == ["task-module", "serve_tasks", "task-name", "add"]
-    from flytelite import Elastic, dynamic, task
+    from flytelite import Elastic, task
 
     with pytest.raises(ValueError, match="reusable=True"):
         task(reusable=True, task_config=Elastic(nnodes=2))(lambda: None)
-    with pytest.raises(ValueError, match="cannot be reusable"):
-        dynamic(reusable=True)(lambda: None)
     assert task_template("add_sync").type == "flytelite-reusable-sync" and task_template("add_sync").container.args == template.container.args[:-1] + ["add_sync"]
     with pytest.raises(ValueError, match="add reusable=True"):
         task(sync=True)(lambda: None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from flytelite import Deck, task
+from flytelite import Deck, dynamic, task
 
 # Module state persists between the attempts of one worker: the tests count calls with it.
 CALLS = {"count": 0}
@@ -113,3 +113,14 @@ def crash_sync(code: int) -> int:
 @task(reusable=True, sync=True)
 def fail_without_outputs_sync(a: int) -> None:
     raise ValueError(f"bad value {a}")
+
+
+@task(reusable=True)
+def square(x: int) -> int:
+    return x * x
+
+
+@dynamic(reusable=True)
+def fan_out(n: int) -> list[int]:
+    """n nodes of a reusable task: the backend sends each to the daemon as a plain task node."""
+    return [square(x=i) for i in range(n)]

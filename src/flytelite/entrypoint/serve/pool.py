@@ -7,6 +7,11 @@ process itself would copy its threads' locks mid-use; the fork server has no thr
 
 Each worker has a thread here that feeds it one attempt at a time from a shared queue and waits for
 its reply or its death. Every attempt gets exactly one verdict: the worker's, a crash's, or a cancel's.
+
+A worker process runs one code version: the daemon's own, or one fast-registered archive (held in
+:class:`~.code_cache.CodeCache`). An attempt of another version first replaces the process with one
+forked for that version, so no module state crosses versions; a version's worker left idle for
+``code_idle_retire`` seconds goes back to the daemon's own code, releasing the archive for eviction.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import tempfile
 import threading
 import time
 from multiprocessing.connection import wait
@@ -25,6 +31,7 @@ from ...support.exceptions import TerminatedError
 from .. import verdict
 from ..errors import SYSTEM, Failure, classify, one_line
 from ..settings import AttemptSettings
+from .code_cache import CodeCache, CodeVersion
 from .request import AttemptSpec
 from .worker import STARTED, Outcome, failure_fields, worker_main
 
@@ -59,6 +66,7 @@ class Worker:
         self.conn: Any = None
         self.attempts_run = 0
         self.current: AttemptState | None = None
+        self.code: CodeVersion | None = None  # the fast-registered code the process imports from, held in the cache
         self.thread = threading.Thread(target=self._serve, name=f"flytelite-worker-{index}", daemon=True)
 
     @property
@@ -68,7 +76,8 @@ class Worker:
     def start_process(self) -> None:
         context = self.pool.context
         self.conn, child_conn = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child_conn, self.pool.preload), name=f"flytelite-worker-{self.index}", daemon=True)
+        code_dir = None if self.code is None else self.code.path
+        self.process = context.Process(target=worker_main, args=(child_conn, self.pool.preload, code_dir), name=f"flytelite-worker-{self.index}", daemon=True)
         self.process.start()
         child_conn.close()
         if not wait([self.conn, self.process.sentinel], timeout=self.pool.start_timeout) or not self.conn.poll():
@@ -78,7 +87,7 @@ class Worker:
         if errors:
             raise PoolError("; ".join(errors))
         self.attempts_run = 0
-        log.debug("worker started", worker=self.index, pid=self.process.pid)
+        log.debug("worker started", worker=self.index, pid=self.process.pid, code=None if self.code is None else self.code.digest)
 
     def stop_process(self) -> None:
         """Ask the worker to exit (SIGKILL if it has not after the grace period); release its pipe."""
@@ -95,23 +104,53 @@ class Worker:
 
     def _serve(self) -> None:
         while True:
-            state = self.pool.pending.get()
+            try:
+                state = self.pool.pending.get(timeout=None if self.code is None else self.pool.code_idle_retire)
+            except queue.Empty:  # this version's worker sat idle: back to the daemon's own code
+                if not self._replace(None):
+                    return
+                continue
             if state is None:
                 self.stop_process()
                 return
             # A worker that died while idle (the OOM killer) is replaced before it is given an attempt.
-            if not self.process.is_alive() and not self._replace():
+            if not self.process.is_alive() and not self._replace(self.code):
                 self.pool.pending.put(state)
                 return
-            if not self.pool.claim(state, self):
-                continue  # cancelled while it waited
+            switched = self._switch_code(state)
+            if switched is None:
+                return
+            if not switched or not self.pool.claim(state, self):
+                continue  # its code could not be had (the attempt has its verdict), or it was cancelled while it waited
             outcome = self._run(state)
             if self.pool.stopping:
                 self.stop_process()
                 return
             # A terminated worker exits on its own (its task was stopped mid-way); a dead one is gone.
-            if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace():
+            if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace(self.code):
                 return
+
+    def _switch_code(self, state: AttemptState) -> bool | None:
+        """Make this worker's process one of ``state``'s code version: True when it is; False when the
+        attempt ended instead (its archive could not be had, or it was cancelled meanwhile); None when
+        no worker could be started (the attempt is queued again)."""
+        distribution = state.spec.distribution
+        if distribution is None:
+            code = None
+        else:
+            try:
+                code = self.pool.code_cache.acquire(distribution)
+            except Exception as exc:  # noqa: BLE001 - a bad or missing archive is the attempt's failure, not the daemon's
+                self.pool.fail_unstarted(state, _code_failure(distribution, exc))
+                return False
+        if code is self.code:
+            if code is not None:
+                self.pool.code_cache.release(code)  # this worker holds it already
+            return True
+        if not self._replace(code):
+            self.pool.pending.put(state)
+            return None
+        return True
 
     def _due_for_recycling(self) -> bool:
         recycle_after = self.pool.recycle_after
@@ -141,9 +180,16 @@ class Worker:
             self.pool.requeue(state, self)
         return None
 
-    def _replace(self) -> bool:
-        """A fresh worker in place of this one; False (and the pool told) when none starts."""
+    def _replace(self, code: CodeVersion | None) -> bool:
+        """A fresh worker of ``code`` in place of this one; False (and the pool told) when none starts.
+
+        ``code``, when it is not this worker's already, was acquired for it; the previous one is released.
+        """
         self.stop_process()
+        if code is not self.code:
+            if self.code is not None:
+                self.pool.code_cache.release(self.code)
+            self.code = code
         try:
             self.start_process()
         except PoolError as exc:
@@ -157,8 +203,20 @@ class Worker:
 class WorkerPool:
     """``workers`` warm processes; attempts are queued (without bound: memory is the limit), run and cancelled here."""
 
-    def __init__(self, workers: int, preload: list[str], recycle_after: int = 0, cancel_grace: float = 10.0, start_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        workers: int,
+        preload: list[str],
+        recycle_after: int = 0,
+        cancel_grace: float = 10.0,
+        start_timeout: float = 60.0,
+        code_cache_dir: str | None = None,
+        code_cache_bytes: int = 2 << 30,
+        code_idle_retire: float = 300.0,
+    ) -> None:
         self.preload = list(preload)
+        self.code_cache = CodeCache(code_cache_dir or tempfile.gettempdir(), code_cache_bytes)
+        self.code_idle_retire = code_idle_retire
         self.recycle_after, self.cancel_grace = recycle_after, cancel_grace
         self.start_timeout = start_timeout
         self.context = multiprocessing.get_context("forkserver")
@@ -193,6 +251,7 @@ class WorkerPool:
             self.pending.put(None)
         for worker in self.workers:
             worker.thread.join(self.cancel_grace + 5)
+        self.code_cache.close()
 
     # --- attempts -----------------------------------------------------------------------------
 
@@ -297,6 +356,15 @@ class WorkerPool:
         self._write_error_document(state.spec, failure)
         self._finish(state, "ABORTED" if state.cancelled else "RETRYABLE_FAILED", failure.message, failure_fields(failure), None)
 
+    def fail_unstarted(self, state: AttemptState, exc: BaseException) -> None:
+        """End an attempt that never reached a worker with ``exc``'s error document, as execute would."""
+        failure = classify(exc)
+        if state.done.is_set():  # cancelled while its code was fetched: nothing to record
+            return
+        # Written outside the lock, as for a dead worker: storage may be slow, and GetTask must not wait on it.
+        self._write_error_document(state.spec, failure)
+        self._finish(state, "RETRYABLE_FAILED" if failure.recoverable else "FAILED", failure.message, failure_fields(failure), None)
+
     def lost_worker(self) -> None:
         with self.lock:
             self.live_workers -= 1
@@ -335,6 +403,14 @@ class WorkerPool:
             self.inflight -= 1
             self.attempts.pop(state.spec.attempt_id, None)
         self.on_finish(state)
+
+
+def _code_failure(distribution: str, exc: Exception) -> BaseException:
+    """What a fast-execute pod would record for this archive failure."""
+    from ..archive import ArchiveRejected
+    from ..fast_execute import rejected_archive_error
+
+    return rejected_archive_error(distribution, exc) if isinstance(exc, ArchiveRejected) else exc
 
 
 def _how_it_ended(exit_code: int | None) -> str:

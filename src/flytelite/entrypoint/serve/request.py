@@ -4,11 +4,14 @@ A request names its task the way a pod does: through the TaskTemplate's containe
 ``execute`` command, its resolver and loader args; the backend renders the placeholders before
 sending them). The inputs come in the request, the output prefix too; the environment a pod would
 get (the template's container env, the execution's variables, the identity variables the backend
-sets) is rebuilt from the template and the task execution metadata.
+sets) is rebuilt from the template and the task execution metadata. A fast-registered template
+(``fast-execute --additional-distribution <archive> --dest-dir <dir> -- execute ...``) names its code
+archive too: the attempt runs in a worker importing from that archive (:mod:`.code_cache`).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ...runtime.context import ATTEMPT_NUMBER_VARIABLE, ExecutionIdentity, TaskIdentity
@@ -28,6 +31,11 @@ class AttemptSpec(Record):
     def __init__(self, attempt_id: str, options: dict[str, Any], input_bytes: bytes, environ: dict[str, str], want_outputs: bool) -> None:
         self.attempt_id, self.options, self.input_bytes = attempt_id, options, input_bytes
         self.environ, self.want_outputs = environ, want_outputs
+
+    @property
+    def distribution(self) -> str | None:
+        """The fast-registered code archive the attempt's code comes from; ``None`` for the daemon's own code."""
+        return self.options.get("dynamic_addl_distro")
 
     @property
     def execution(self) -> str:
@@ -55,8 +63,9 @@ def execute_options(template: Any) -> dict[str, Any]:
     if not template.HasField("container"):
         raise InvalidRequest(f"task {template.id.name or '(unnamed)'} has no container: its args name the task to run")
     args = list(template.container.args)
+    fast: dict[str, str] = {}
     if "fast-execute" in args:
-        raise InvalidRequest("fast-registered tasks cannot run in flytelite serve: put the code in the daemon's image and register without --fast")
+        fast, args = fast_execute_parts(args)
     if "map-execute" in args:
         raise InvalidRequest("map tasks cannot run in flytelite serve: their subtasks run as pods of an array node")
     if "execute" not in args:
@@ -68,7 +77,35 @@ def execute_options(template: Any) -> dict[str, Any]:
         raise InvalidRequest("the execute command names no task (no loader args after --)")
     # The inputs travel in the request; --inputs (rendered or not) only names them in messages.
     options["inputs"] = "the request's inputs"
+    options.update(fast)
     return options
+
+
+def fast_execute_parts(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The options ``fast-execute`` passes to its inner ``execute``, and that inner command.
+
+    As in a pod, ``--dest-dir`` becomes an absolute path (a relative one is taken from the daemon's
+    working directory, the image's, as a pod's would be) and reaches the task as ``--dynamic-dest-dir``:
+    a fast-registered dynamic task names it in its sub-tasks' commands. The code itself is imported
+    from the daemon's cache, never from that folder.
+    """
+    at = args.index("fast-execute")
+    if "--" not in args[at:]:
+        raise InvalidRequest(f"the fast-execute command has no '--' before its execute command: {' '.join(args)[:300]}")
+    end = args.index("--", at)
+    values: dict[str, str] = {}
+    rest = args[at + 1 : end]
+    while rest:
+        name, eq, value = rest.pop(0).partition("=")
+        if name not in ("--additional-distribution", "--dest-dir") or (not eq and not rest):
+            raise InvalidRequest(f"fast-execute option {name!r} is not understood here (--additional-distribution URI, --dest-dir DIR)")
+        values[name] = value if eq else rest.pop(0)
+    distribution = values.get("--additional-distribution", "")
+    if not distribution or "{{" in distribution:
+        raise InvalidRequest(f"the fast-registered template names no code archive (--additional-distribution {distribution!r}): register it with a tool that uploads the archive and fills in its URI")
+    dest_dir = values.get("--dest-dir", "")
+    dest_dir = os.path.abspath("." if not dest_dir or "{{" in dest_dir else dest_dir)
+    return {"dynamic_addl_distro": distribution, "dynamic_dest_dir": dest_dir}, args[end + 1 :]
 
 
 def identity_environ(task_execution_id: Any) -> dict[str, str]:

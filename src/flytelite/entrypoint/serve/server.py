@@ -69,6 +69,9 @@ class ServeConfig:
         keep_finished: float = 60.0,
         metrics_port: int | None = None,
         log_links: tuple[tuple[str, str], ...] = (),
+        code_cache_dir: str | None = None,
+        code_cache_mb: float = 2048,
+        code_idle_retire: float = 300.0,
     ) -> None:
         self.host, self.port, self.workers, self.preload = host, port, workers, list(preload)
         self.recycle_after, self.cancel_grace, self.drain_grace = recycle_after, cancel_grace, drain_grace
@@ -77,6 +80,7 @@ class ServeConfig:
         self.state_dir = state_dir or os.path.join(tempfile.gettempdir(), "flytelite-serve")
         self.lost_after, self.keep_finished, self.metrics_port = lost_after, keep_finished, metrics_port
         self.log_links = list(log_links)
+        self.code_cache_dir, self.code_cache_bytes, self.code_idle_retire = code_cache_dir, int(code_cache_mb * (1 << 20)), code_idle_retire
 
 
 class Held(Record):
@@ -323,7 +327,10 @@ class Running(Record):
 
 def start_server(config: ServeConfig) -> Running:
     """Start the workers, the liveness record, the metrics' port if asked, then the gRPC server."""
-    pool = WorkerPool(config.workers, config.preload, config.recycle_after, config.cancel_grace)
+    pool = WorkerPool(
+        config.workers, config.preload, config.recycle_after, config.cancel_grace,
+        code_cache_dir=config.code_cache_dir, code_cache_bytes=config.code_cache_bytes, code_idle_retire=config.code_idle_retire,
+    )  # fmt: skip
     pool.start()
     liveness = Liveness(config.state_dir, config.lost_after)
     liveness.start()

@@ -7,6 +7,12 @@ module globals persist, which is the point. SIGTERM ends an attempt with the sam
 ``execute`` leaves (one sent as the attempt begins is held until the pipeline can record it); the
 worker then exits, since the task was stopped at an arbitrary point and its module state can no
 longer be trusted.
+
+A worker started for a fast-registered code version imports from that version's folder only: the
+folder goes first on ``sys.path`` and the modules it provides are dropped from what the fork server
+had imported (a ``--preload`` of the image's copy, say), so the version's own are imported instead.
+Modules flytelite itself ran on before any preload (the standard library, flytelite, its
+dependencies) are never dropped. Such a worker only ever runs that version.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import importlib
 import os
 import signal
+import sys
 from typing import Any
 
 from ...support.logs import identity_scope
@@ -26,6 +33,8 @@ from .request import AttemptSpec
 
 TERMINATED_STATUS = 128 + signal.SIGTERM
 STARTED = "started"  # the worker's acknowledgement that it took an attempt
+# Imported first in the fork server, before the preloads: what is loaded now is what flytelite runs on.
+RUNTIME_PACKAGES = frozenset(name.partition(".")[0] for name in sys.modules)
 
 
 class Outcome(Record):
@@ -48,14 +57,34 @@ def import_preloads(modules: list[str]) -> list[str]:
     return errors
 
 
-def worker_main(conn: Any, preload: list[str]) -> None:
-    """The worker's loop: receive an :class:`AttemptSpec`, run it, send its :class:`Outcome`; ``None`` ends it."""
+def use_code(code_dir: str) -> None:
+    """Make ``code_dir`` (an unpacked code archive) the source of every module it provides."""
+    provided = {entry.partition(".")[0] for entry in os.listdir(code_dir) if entry != "__pycache__"}
+    provided -= RUNTIME_PACKAGES
+    for name in [name for name in sys.modules if name.partition(".")[0] in provided]:
+        del sys.modules[name]
+    # execute puts the working directory on sys.path when it is absent: after the code, not before it.
+    for path in (os.getcwd(), ""):
+        if path in sys.path:
+            sys.path.remove(path)
+    sys.path[:0] = [code_dir, os.getcwd()]
+    importlib.invalidate_caches()
+
+
+def worker_main(conn: Any, preload: list[str], code_dir: str | None = None) -> None:
+    """The worker's loop: receive an :class:`AttemptSpec`, run it, send its :class:`Outcome`; ``None`` ends it.
+
+    ``code_dir``: the unpacked fast-registered code this worker runs (``None``: the daemon's own).
+    """
     # SIGTERM is held between attempts: one sent as an attempt begins reaches it once the pipeline
     # can record it (accept_held_sigterm); one that arrives after the verdict is dropped (hold_sigterm).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     hold_sigterm()
     end_with_the_fork_server()
-    errors = import_preloads(preload)
+    if code_dir is not None:
+        use_code(code_dir)
+    # A version's copy of a preload is imported by the attempt that needs it: its failure is that attempt's.
+    errors = import_preloads(preload) if code_dir is None else []
     conn.send(("ready", errors))
     if errors:
         return
@@ -105,6 +134,9 @@ def end_with_the_fork_server() -> None:
 def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], base_cwd: str) -> Outcome:
     """Run ``attempt`` in the environment a pod would give it, then restore the worker's."""
     _set_environ({**base_environ, **spec.environ})
+    dest_dir = spec.options.get("dynamic_dest_dir")
+    if dest_dir and dest_dir not in sys.path:
+        sys.path.append(dest_dir)  # execute would put it first; the code comes from this worker's version
     try:
         with identity_scope(attempt=spec.attempt_id):
             exit_status = run_to_verdict(attempt)
@@ -113,7 +145,8 @@ def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], 
         _set_environ(base_environ)
         os.chdir(base_cwd)
     failure = attempt.failure
-    outputs = literal_map_bytes(attempt.output_literals) if spec.want_outputs and failure is None else None
+    # A dynamic parent's answer is its futures.pb: outputs in the reply would stand beside it.
+    outputs = literal_map_bytes(attempt.output_literals) if spec.want_outputs and failure is None and attempt.futures is None else None
     return Outcome(spec.attempt_id, failure_fields(failure), exit_status == TERMINATED_STATUS, outputs)
 
 
