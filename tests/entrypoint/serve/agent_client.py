@@ -205,3 +205,10 @@ class AgentClient:
         responses = list(self.sync_stub.ExecuteTaskSync(iter(messages), timeout=timeout))
         assert len(responses) == 1 and responses[0].HasField("header"), responses
         return responses[0].header.resource
+
+
+def written(prefix: str | os.PathLike[str]) -> list[str]:
+    """The files under an output prefix, but the daemon's claim (see attempts.py)."""
+    from flytelite.entrypoint.serve.attempts import CLAIM_FILE
+
+    return sorted(name for name in os.listdir(prefix) if name != CLAIM_FILE)

@@ -17,7 +17,7 @@ from flyteidl.core import dynamic_job_pb2, execution_pb2, literals_pb2, tasks_pb
 
 from flytelite.entrypoint.serve.request import identity_environ
 
-from .agent_client import AgentClient, execution_metadata, int_inputs, render, task_template
+from .agent_client import execution_metadata, int_inputs, render, task_template, written
 from .test_serve_fast import code_archive, fast_template, request_for
 
 Phase = execution_pb2.TaskExecution
@@ -79,7 +79,7 @@ def test_a_reusable_dynamic_writes_execute_s_futures_and_its_nodes_run_through_t
     request = client.create_request("fan_out", parent, int_inputs(n=NODES))
     resource = client.wait(client.create(request))
     assert resource.phase == Phase.SUCCEEDED, resource.message
-    assert sorted(p.name for p in parent.iterdir()) == ["futures.pb"]  # SUCCEEDED with futures.pb: a dynamic parent
+    assert written(parent) == ["futures.pb"]  # SUCCEEDED with futures.pb: a dynamic parent
     cold_run(ep, template, request, tmp_path / "pod" / "parent")
     assert (parent / "futures.pb").read_bytes() == (tmp_path / "pod" / "parent" / "futures.pb").read_bytes()
 

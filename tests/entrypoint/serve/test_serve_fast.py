@@ -22,7 +22,7 @@ from flyteidl.core import errors_pb2, execution_pb2, literals_pb2, tasks_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from ..conftest import SCRIPT
-from .agent_client import TASK_DIR, AgentClient, execution_metadata, render, task_template
+from .agent_client import TASK_DIR, AgentClient, execution_metadata, render, task_template, written
 
 Phase = execution_pb2.TaskExecution
 IMAGE_SOURCE = (TASK_DIR / "serve_fast_code.py").read_text()
@@ -126,13 +126,14 @@ def test_a_bad_archive_is_the_attempt_s_error_document_as_in_a_pod_and_the_daemo
     corrupt.write_bytes(b"\x1f\x8b\x08\x00 this is no archive" * 20)
     hostile = code_archive(tmp_path, "hostile", {"serve_fast_code.py": b"VERSION = 1\n", "../escaped.py": b"print('out')\n"})
     missing = tmp_path / "missing.tar.gz"
-    expected = {corrupt: (Phase.FAILED, execution_pb2.ExecutionError.USER), hostile: (Phase.FAILED, execution_pb2.ExecutionError.USER), missing: (Phase.FAILED, execution_pb2.ExecutionError.SYSTEM)}  # not found: not transient, as in a pod
-    for archive, (phase, origin) in expected.items():
+    expected = {corrupt: execution_pb2.ExecutionError.USER, hostile: execution_pb2.ExecutionError.USER, missing: execution_pb2.ExecutionError.SYSTEM}  # not found: not transient, as in a pod
+    for archive, origin in expected.items():
         prefix = tmp_path / f"daemon-{archive.stem}"
         resource = client.wait(client.create(request_for(fast_template("serve_fast_code", "whoami", archive), prefix)))
-        assert resource.phase == phase and str(archive) in resource.message
+        # whoami declares an output: SUCCEEDED makes the backend read error.pb with its origin (see attempts.py)
+        assert resource.phase == Phase.SUCCEEDED and str(archive) in resource.message and resource.agent_error.origin == origin
         daemon_error = error_of(prefix)
-        assert daemon_error.origin == origin and sorted(os.listdir(prefix)) == ["error.pb"]
+        assert daemon_error.origin == origin and written(prefix) == ["error.pb"]
         # A pod running the same command leaves the same document.
         pod = tmp_path / f"pod-{archive.stem}"
         args = fast_template("serve_fast_code", "whoami", archive, str(tmp_path / "dest")).container.args

@@ -15,16 +15,9 @@ from flyteidl.admin import agent_pb2
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from flytelite.entrypoint.serve.attempts import CLAIM_FILE
-
-from .agent_client import LOG_LINK, int_inputs
+from .agent_client import LOG_LINK, int_inputs, written
 
 Phase = execution_pb2.TaskExecution
-
-
-def written(prefix: Path) -> list[str]:
-    """The files under an output prefix, but the daemon's claim (see attempts.py)."""
-    return sorted(name for name in os.listdir(prefix) if name != CLAIM_FILE)
 
 
 def attempt_of(resource_meta: bytes) -> str:
