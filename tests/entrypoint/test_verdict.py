@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from flytelite.entrypoint.errors import SYSTEM, Failure
 from flytelite.entrypoint.serve.pool import AttemptState, WorkerPool
 from flytelite.entrypoint.serve.request import AttemptSpec
 

@@ -10,7 +10,6 @@ isolation shares the host's network, so a server on the host's 127.0.0.1 is reac
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time

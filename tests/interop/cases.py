@@ -9,8 +9,7 @@ them to ``FlyteFile`` / ``FlyteDirectory`` / the pickled class.
 
 import datetime
 import enum
-import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Union
 
 try:  # pydantic is optional: the pydantic_model case is skipped without it

@@ -4,7 +4,6 @@ server can answer, and bad URIs or configuration that must fail clearly before a
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 import time
 from collections.abc import Iterator

@@ -15,7 +15,6 @@ import msgpack
 import pydantic
 import pytest
 from flyteidl.core import literals_pb2
-from google.protobuf import struct_pb2
 
 from flytelite import io as fio
 from flytelite.runtime.context import ExecutionContext, use_context

@@ -12,11 +12,11 @@ import os
 import sys
 from typing import Mapping
 
-PDB_ENV_VAR = "FLYTELITE_PDB"
+from .settings import PDB
 
 
 def pdb_requested(flag: bool, environ: Mapping[str, str] | None = None) -> bool:
-    value = (os.environ if environ is None else environ).get(PDB_ENV_VAR, "")
+    value = PDB.read(os.environ if environ is None else environ) or ""
     return flag or value.strip().lower() in ("1", "true", "t", "yes")
 
 

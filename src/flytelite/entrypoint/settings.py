@@ -42,6 +42,7 @@ TERMINATION_GRACE_S = Variable("FLYTELITE_TERMINATION_GRACE_S", "20", "seconds a
 OFFLOAD_MIN_MB = Variable("_F_L_MIN_SIZE_MB", "unset", "outputs of this size or more are offloaded beside `outputs.pb`")
 OFFLOAD_MAX_MB = Variable("_F_L_MAX_SIZE_MB", "1000", "outputs larger than this fail the attempt (with offloading on)")
 RUNTIME_PACKAGES = Variable("_F_RUNTIME_PACKAGES", "unset", "packages pip installs before the task is loaded")
+PDB = Variable("FLYTELITE_PDB", "false", "`true`: a post-mortem debugger on the user's exception when stdin is a terminal (`execute --pdb`)")
 
 VARIABLES: tuple[Variable, ...] = (
     FAIL_ON_ERROR,
@@ -51,6 +52,8 @@ VARIABLES: tuple[Variable, ...] = (
     OFFLOAD_MIN_MB,
     OFFLOAD_MAX_MB,
     RUNTIME_PACKAGES,
+    PDB,
+    Variable("FLYTE_USE_OLD_DC_FORMAT", "false", "`true`: dataclasses, pydantic models and dicts are written as the pre-1.14 JSON Struct, as flytekit does"),
     Variable("FLYTELITE_ARCHIVE_MAX_MEMBERS", "100000", "most members of a fast-execute archive"),
     Variable("FLYTELITE_ARCHIVE_MAX_MB", "1024", "most MiB a fast-execute archive unpacks to"),
     Variable("FLYTELITE_SERIALIZATION_SETTINGS", "unset", "a dynamic task's settings for its sub-tasks' templates (written by `serialize`)"),

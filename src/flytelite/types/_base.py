@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 import typing
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator

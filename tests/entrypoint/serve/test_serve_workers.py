@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import grpc
 import pytest
 from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 
@@ -133,7 +132,7 @@ def test_sigterm_to_the_daemon_stops_running_attempts_with_execute_s_document(st
     daemon = start_daemon("--workers", "1", "--preload", "serve_tasks", "--cancel-grace", "5", "--drain-grace", "1")
     client = AgentClient(daemon.port)
     resource_meta = client.create(client.create_request("sleepy", tmp_path / "running", int_inputs(seconds=60.0)))
-    queued = client.create(client.create_request("add", tmp_path / "queued", int_inputs(a=1, b=2)))
+    client.create(client.create_request("add", tmp_path / "queued", int_inputs(a=1, b=2)))
     while client.get(resource_meta).phase != Phase.RUNNING:
         time.sleep(0.01)
     time.sleep(0.3)  # inside the task, past the moment its SIGTERM handler is installed
