@@ -9,7 +9,8 @@ them to ``FlyteFile`` / ``FlyteDirectory`` / the pickled class.
 
 import datetime
 import enum
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Union
 
 try:  # pydantic is optional: the pydantic_model case is skipped without it
