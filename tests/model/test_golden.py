@@ -32,7 +32,7 @@ KINDS = {"1": task_pb2.TaskSpec, "2": workflow_pb2.WorkflowSpec, "3": launch_pla
 
 @pytest.fixture(scope="module")
 def modules(import_program):
-    return {name: import_program(name) for name in ("fanout", "pipelines")}
+    return {name: import_program(name) for name in ("fanout", "pipelines", "constructs")}
 
 
 def compiled(modules, task_name: str, inputs: dict, tmp_path: Path) -> tuple[bytes | None, object]:
@@ -107,9 +107,9 @@ def test_a_dynamic_that_calls_nothing_writes_flytekits_outputs(modules, tmp_path
     assert ours == dict(theirs.literals)
 
 
-def package_members(tmp_path: Path, *options: str) -> dict[str, bytes]:
+def package_members(tmp_path: Path, modules: list[str], *options: str) -> dict[str, bytes]:
     output = tmp_path / "flyte-package.tgz"
-    command = [sys.executable, "-m", "flytelite", "serialize", str(PROGRAMS / "fanout.py"), str(PROGRAMS / "pipelines.py"),
+    command = [sys.executable, "-m", "flytelite", "serialize", *(str(PROGRAMS / f"{module}.py") for module in modules),
                "--package", str(output), "--image", "ghcr.io/acme/app:1", *options]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -124,10 +124,13 @@ def parsed(name: str, data: bytes):
     return message
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_the_registration_package_is_pyflyte_packages(tmp_path, fast):
-    folder = FLYTEKIT / ("package-fast" if fast else "package")
-    ours = package_members(tmp_path, *(["--fast", "--source", str(PROGRAMS)] if fast else []))
+@pytest.mark.parametrize(
+    ("golden", "modules", "fast"),
+    [("package", ["fanout", "pipelines"], False), ("package-fast", ["fanout", "pipelines"], True), ("package-constructs", ["constructs"], False)],
+)
+def test_the_registration_package_is_pyflyte_packages(tmp_path, golden, modules, fast):
+    folder = FLYTEKIT / golden
+    ours = package_members(tmp_path, modules, *(["--fast", "--source", str(PROGRAMS)] if fast else []))
     theirs_names = json.loads((folder / "members.json").read_text())
     assert list(ours) == sorted(ours)  # written in the order flytectl reads them
     ours_code = [n for n in ours if not n.endswith(".pb")]
