@@ -59,7 +59,8 @@ class Registrables:
                 self.add(call.task)
         self._done.add(workflow.name)
         template = self.entities.workflow_template(workflow)
-        subworkflows = [self.entities.workflows[name] for name in _called_workflows(workflow)]
+        # flytekit sorts them by their text form, which starts with the id: by name, here where all else is equal
+        subworkflows = [self.entities.workflows[name] for name in sorted(_called_workflows(workflow))]
         spec = workflow_pb2.WorkflowSpec(template=template, sub_workflows=subworkflows)
         _describe(spec.description, workflow)
         self.messages.append(spec)
@@ -124,13 +125,13 @@ def _describe(description: Any, entity: Any) -> None:
     description.long_description.format = description_entity_pb2.DESCRIPTION_FORMAT_RST
 
 
-def _called_workflows(workflow: Workflow) -> list[str]:
-    """Names of the workflows ``workflow`` calls, at any depth, in order of first call."""
-    found: dict[str, None] = {}
+def _called_workflows(workflow: Workflow) -> set[str]:
+    """Names of the workflows ``workflow`` calls, at any depth."""
+    found: set[str] = set()
     for call in (call for node in workflow.graph[0] for call in node.calls()):
         if isinstance(call.task, Workflow):
-            found.update(dict.fromkeys([*_called_workflows(call.task), call.task.name]))
-    return list(found)
+            found.update([*_called_workflows(call.task), call.task.name])
+    return found
 
 
 def registrables(modules: list[Any], settings: SerializationSettings) -> list[Any]:

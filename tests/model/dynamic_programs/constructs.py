@@ -124,6 +124,12 @@ def attributes(n: int) -> typing.Tuple[int, int, int]:
     return double(x=make_point(n=n).y), double(x=pair(n=n)[1]), negate(x=named(n=n)["double"])
 
 
+@workflow
+def indexed(n: int) -> typing.Tuple[int, int]:
+    """Only a list element and a dict value: parts the backend resolves without decoding msgpack."""
+    return double(x=pair(n=n)[1]), negate(x=named(n=n)["double"])
+
+
 @dynamic
 def dynamic_attributes(n: int) -> int:
     return scale(x=make_point(n=n).x, factor=pair(n=n)[0])
