@@ -26,12 +26,11 @@ class Case:
         self.node: Node | None = None
         self.output: Any = None
         self.error: str | None = None
-        self._first_node = len(section.builder.nodes)
+        self._first_node = len(section.nodes)
 
     def then(self, output: Any) -> Any:
         """The call this case runs; the next ``elif_``/``else_``, or after ``else_`` the branch's outputs."""
-        taken = self.section.builder.nodes[self._first_node :]
-        del self.section.builder.nodes[self._first_node :]
+        taken = self.section.nodes[self._first_node :]
         if len(taken) != 1 or _node_of(output) is not taken[0]:
             raise TypeError(
                 f"conditional {self.section.name}: then(...) takes the result of exactly one task, workflow or conditional "
@@ -42,7 +41,7 @@ class Case:
 
     def fail(self, message: str) -> Any:
         """Fail the execution with ``message`` when this case is taken."""
-        if self.section.builder.nodes[self._first_node :]:
+        if self.section.nodes[self._first_node :]:
             raise TypeError(f"conditional {self.section.name}: fail(...) takes a message, not a task call")
         self.error = message
         return self.section.case_done(self)
@@ -61,6 +60,7 @@ class ConditionalSection:
     def __init__(self, name: str, builder: NodeBuilder) -> None:
         self.name, self.builder = name, builder
         self.cases: list[Case] = []
+        self.nodes = builder.open_scope()  # the cases' nodes, numbered apart from the graph's
 
     def if_(self, condition: Any) -> Case:
         if self.cases:
@@ -85,6 +85,8 @@ class ConditionalSection:
             return self
         if len(self.cases) < 2:
             raise TypeError(f"conditional {self.name} needs an if_ before its else_")
+        if len(self.nodes) != sum(case.node is not None for case in self.cases):
+            raise TypeError(f"conditional {self.name}: a task is called in a condition; call it before conditional(...) and compare its output")
         return self.builder.add_branch(BranchNode(self.name, self.cases))
 
 

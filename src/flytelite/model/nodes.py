@@ -288,12 +288,14 @@ class NodeBuilder:
     def __init__(self, id_prefix: str = "dn") -> None:
         self.id_prefix = id_prefix
         self.nodes: list[Node] = []
-        self._counter = 0
+        # Where calls land: the graph, or the cases of the conditional(s) being built, innermost last.
+        # As in flytekit, each numbers its nodes from 0.
+        self._scopes: list[list[Node]] = [self.nodes]
 
     def add(self, task: Any, inputs: dict[str, Any]) -> Any:
         """A node calling ``task`` with ``inputs`` (name -> value or promise); its outputs as promises."""
-        node = Node(f"{self.id_prefix}{self._counter}", task, inputs)
-        self._counter += 1
+        scope = self._scopes[-1]
+        node = Node(f"{self.id_prefix}{len(scope)}", task, inputs)
         declared = task.call_interface
         missing = []
         for name in declared.inputs:  # a default is bound as a constant, as the backend needs every input bound
@@ -306,14 +308,20 @@ class NodeBuilder:
             raise TypeError(f"node {node.id} ({task.name}) is not given input(s) {', '.join(missing)}")
         for name, value in inputs.items():
             self._check(node, name, value, declared.inputs[name])
-        self.nodes.append(node)
+        scope.append(node)
         return NodeCall(self, node, declared.outputs, declared.output_tuple)
 
+    def open_scope(self) -> list[Node]:
+        """The nodes of a conditional's cases, apart from the graph's, until :meth:`add_branch`."""
+        self._scopes.append([])
+        return self._scopes[-1]
+
     def add_branch(self, branch: Node) -> Any:
-        """The branch node of a finished ``conditional``; its outputs as promises."""
-        branch.id = f"{self.id_prefix}{self._counter}"
-        self._counter += 1
-        self.nodes.append(branch)
+        """The branch node of a finished ``conditional``, in the scope around it; its outputs as promises."""
+        self._scopes.pop()
+        scope = self._scopes[-1]
+        branch.id = f"{self.id_prefix[:-1]}node-{len(scope)}"  # flytekit's id of a branch node: "node-3", "dnode-1"
+        scope.append(branch)
         return NodeCall(self, branch, branch.outputs, None)  # type: ignore[attr-defined]
 
     def rename(self, node: Node, new_id: str) -> None:
