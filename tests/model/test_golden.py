@@ -27,6 +27,7 @@ from .futures_runner import PROGRAMS, SETTINGS
 GOLDEN = Path(__file__).parent / "golden"
 FLYTEKIT = GOLDEN / "flytekit"
 DYNAMICS = json.loads((GOLDEN / "dynamics.json").read_text())
+FLYTESNACKS = Path(__file__).parent / "flytesnacks_project"  # a project laid out as flytesnacks' examples are
 KINDS = {"1": task_pb2.TaskSpec, "2": workflow_pb2.WorkflowSpec, "3": launch_plan_pb2.LaunchPlan}
 
 
@@ -107,11 +108,10 @@ def test_a_dynamic_that_calls_nothing_writes_flytekits_outputs(modules, tmp_path
     assert ours == dict(theirs.literals)
 
 
-def package_members(tmp_path: Path, modules: list[str], *options: str) -> dict[str, bytes]:
+def package_members(tmp_path: Path, cwd: Path, targets: list[str], *options: str) -> dict[str, bytes]:
     output = tmp_path / "flyte-package.tgz"
-    command = [sys.executable, "-m", "flytelite", "serialize", *(str(PROGRAMS / f"{module}.py") for module in modules),
-               "--package", str(output), "--image", "ghcr.io/acme/app:1", *options]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    command = [sys.executable, "-m", "flytelite", "serialize", *targets, "--package", str(output), "--image", "ghcr.io/acme/app:1", *options]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     assert done.returncode == 0, done.stderr
     with tarfile.open(output) as archive:
         return {m.name: archive.extractfile(m).read() for m in archive.getmembers()}  # type: ignore[union-attr]
@@ -124,13 +124,23 @@ def parsed(name: str, data: bytes):
     return message
 
 
+def program_files(*modules: str) -> list[str]:
+    return [str(PROGRAMS / f"{module}.py") for module in modules]
+
+
 @pytest.mark.parametrize(
-    ("golden", "modules", "fast"),
-    [("package", ["fanout", "pipelines"], False), ("package-fast", ["fanout", "pipelines"], True), ("package-constructs", ["constructs"], False)],
+    ("golden", "cwd", "targets", "fast"),
+    [
+        ("package", PROGRAMS, program_files("fanout", "pipelines"), False),
+        ("package-fast", PROGRAMS, program_files("fanout", "pipelines"), True),
+        ("package-constructs", PROGRAMS, program_files("constructs"), False),
+        # `pyflyte --pkgs workflows package` loads the package's modules in name order; flytelite is given them so
+        ("package-flytesnacks", FLYTESNACKS, ["workflows.conditions", "workflows.scheduling"], False),
+    ],
 )
-def test_the_registration_package_is_pyflyte_packages(tmp_path, golden, modules, fast):
+def test_the_registration_package_is_pyflyte_packages(tmp_path, golden, cwd, targets, fast):
     folder = FLYTEKIT / golden
-    ours = package_members(tmp_path, modules, *(["--fast", "--source", str(PROGRAMS)] if fast else []))
+    ours = package_members(tmp_path, cwd, targets, *(["--fast", "--source", str(PROGRAMS)] if fast else []))
     theirs_names = json.loads((folder / "members.json").read_text())
     assert list(ours) == sorted(ours)  # written in the order flytectl reads them
     ours_code = [n for n in ours if not n.endswith(".pb")]

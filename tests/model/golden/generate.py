@@ -26,14 +26,19 @@ BIN = Path(sys.executable).parent
 IMAGE = "ghcr.io/acme/app:1"
 # (dynamic task, inputs): each run by pyflyte-execute as the backend would
 DYNAMICS = json.loads((HERE / "dynamics.json").read_text())
-# golden folder -> the modules `pyflyte package` is given, in order
-PACKAGES = {"package": ["fanout", "pipelines"], "package-constructs": ["constructs"]}
+# golden folder -> the folder of the programs and the modules or packages `pyflyte package` is given, in order
+PACKAGES = {
+    "package": (PROGRAMS, ["fanout", "pipelines"]),
+    "package-constructs": (PROGRAMS, ["constructs"]),
+    "package-flytesnacks": (HERE.parent / "flytesnacks_project", ["workflows"]),
+}
 
 
-def flytekit_copy(folder: Path) -> None:
-    for name in PACKAGES["package"] + PACKAGES["package-constructs"]:
-        source = (PROGRAMS / f"{name}.py").read_text().replace("from flytelite import", "from flytekit import")
-        (folder / f"{name}.py").write_text(source)
+def flytekit_copy(programs: Path, folder: Path) -> None:
+    for path in programs.rglob("*.py"):
+        source = path.read_text().replace("from flytelite import", "from flytekit import")
+        (folder / path.relative_to(programs)).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path.relative_to(programs)).write_text(source)
 
 
 def dynamic_spec(folder: Path, task_name: str, inputs: dict[str, int | str], out: Path) -> None:
@@ -70,7 +75,7 @@ def package(folder: Path, out: Path, name: str, fast: bool) -> None:
     """`pyflyte package` of the modules of PACKAGES[name]; the members' names and bytes, the code archive's name only."""
     dest_name = f"{name}-fast" if fast else name
     target = folder / f"{dest_name}.tgz"
-    pkgs = [option for module in PACKAGES[name] for option in ("--pkgs", module)]
+    pkgs = [option for module in PACKAGES[name][1] for option in ("--pkgs", module)]
     command = [str(BIN / "pyflyte"), *pkgs, "package", "--image", IMAGE, "-o", str(target), "--source", "."]
     subprocess.run(command + (["--fast"] if fast else []), cwd=folder, check=True)
     dest = out / dest_name
@@ -89,13 +94,16 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        flytekit_copy(folder)
+        folder = Path(tmp) / "programs"
+        flytekit_copy(PROGRAMS, folder)
         for task_name, inputs in DYNAMICS.items():
             dynamic_spec(folder, task_name, inputs, out)
         package(folder, out, "package", fast=False)
         package(folder, out, "package", fast=True)
         package(folder, out, "package-constructs", fast=False)
+        project = Path(tmp) / "flytesnacks"
+        flytekit_copy(PACKAGES["package-flytesnacks"][0], project)
+        package(project, out, "package-flytesnacks", fast=False)
     print(f"wrote {len(os.listdir(out))} entries to {out}")
 
 
