@@ -36,6 +36,7 @@ def numbers(n: int) -> typing.List[int]:
 def test_local_calls_run_every_construct(constructs):
     assert constructs.map_bound(xs=[1, 2, 3], factor=2) == [2, 4, 6]
     assert constructs.dynamic_map_bound(n=3) == [0, 3, 6]
+    assert constructs.map_partial(xs=[1, 2]) == [11, 12]
     assert constructs.declared_order(n=3) == (6, -3)
     assert constructs.calls_subs(n=2) == -8 and constructs.no_inputs() == 42
     assert constructs.attributes(n=3) == (8, 26, -6)  # Point(3, 4).y doubled; [3, 13][1] doubled; -{"double": 6}["double"]
@@ -199,7 +200,7 @@ def test_bad_launch_plans_fail_clearly(constructs, make, message):
     ("name", "values"),
     [
         ("branches", {"n": 3}), ("branches", {"n": 12}), ("branches", {"n": -5}), ("nested_branches", {"n": 6}),
-        ("nested_branches", {"n": 200}), ("on_output", {"n": 4}), ("map_bound", {"xs": [1, 2], "factor": 5}),
+        ("nested_branches", {"n": 200}), ("on_output", {"n": 4}), ("map_bound", {"xs": [1, 2], "factor": 5}), ("map_partial", {"xs": [4]}),
         ("ordered", {"n": 2}), ("declared_order", {"n": 3}), ("calls_subs", {"n": 2}), ("no_inputs", {}), ("indexed", {"n": 3}),
     ],
 )

@@ -8,8 +8,9 @@ to Python, so a subtask's cost barely grows with the length of the list. The map
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..support.dotted import object_at
 from ..support.exceptions import TaskError
@@ -51,6 +52,7 @@ class MapSubtask:
         self.bound_inputs = bound_inputs
         self.inner_resolver = inner_resolver
         self.inner_args = inner_args
+        self.bound_values: dict[str, Any] = {}  # a functools.partial's values of bound inputs, given at each call
 
     execute_verb = "map-execute"
     task_type_version = 1  # the array-node map task's template, as flytekit 1.16 registers it
@@ -71,6 +73,7 @@ class MapSubtask:
         """In a dynamic's container run, an array node; otherwise the inner task once per element, locally."""
         if args:
             raise TypeError(f"call map task {self.name} with keyword arguments")
+        kwargs = {**self.bound_values, **kwargs}
         from .nodes import active_builder
 
         builder = active_builder()
@@ -126,10 +129,18 @@ class MapSubtask:
             raise TypeError(f"input '{name}' element {index}: {exc}") from None
 
 
-def map_task(task: Any, bound_inputs: tuple[str, ...] | list[str] = ()) -> MapSubtask:
+def map_task(task: Any, bound_inputs: Iterable[str] = ()) -> MapSubtask:
     """``task`` run once per element of its list inputs (all but ``bound_inputs``), as an array node does.
 
-    Serializing the result gives the ``flytelite map-execute`` command of the subtasks.
+    ``functools.partial(task, name=value)`` binds ``name`` to ``value`` for every element. Serializing
+    the result gives the ``flytelite map-execute`` command of the subtasks.
     """
+    values: dict[str, Any] = {}
+    if isinstance(task, functools.partial):
+        if task.args:
+            raise TypeError("map_task of a functools.partial binds inputs by name: give them as keywords")
+        task, values = task.func, dict(task.keywords)
     resolver = task.task_resolver
-    return MapSubtask(task, list(bound_inputs), resolver.location(), resolver.loader_args(task))
+    subtask = MapSubtask(task, sorted({*bound_inputs, *values}), resolver.location(), resolver.loader_args(task))
+    subtask.bound_values = values
+    return subtask

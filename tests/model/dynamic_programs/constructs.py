@@ -4,6 +4,7 @@ attribute access on promises, ``>>``, conditionals and launch plans."""
 from __future__ import annotations
 
 import datetime
+import functools
 import typing
 from dataclasses import dataclass
 
@@ -74,13 +75,25 @@ def log_end() -> None:
     print("end")
 
 
+@task
+def shift(x: int, offset: int) -> int:
+    return x + offset
+
+
 scaled = map_task(scale, bound_inputs={"factor"})
+shifted_by_ten = map_task(functools.partial(shift, offset=10))
 
 
 @workflow
 def map_bound(xs: typing.List[int], factor: int) -> typing.List[int]:
     """A map task with a bound input."""
     return scaled(x=xs, factor=factor)
+
+
+@workflow
+def map_partial(xs: typing.List[int]) -> typing.List[int]:
+    """A map task of a functools.partial: its keywords are bound inputs."""
+    return shifted_by_ten(x=xs)
 
 
 @dynamic
