@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 import sys
 from typing import Any, ClassVar
 
@@ -33,19 +34,39 @@ class WorkflowExecutionPhase(enum.IntEnum):
 
 
 class CronSchedule(Record):
-    """Run on a cron expression (``"0 * * * *"``, or an alias such as ``"@hourly"``)."""
+    """Run on a schedule: ``schedule`` is a 5-field cron line or an alias (``"@hourly"``, ``"daily"``, ...),
+    optionally shifted by an ISO 8601 ``offset``; ``cron_expression`` is the 6-field AWS form (``"0 10 * * ? *"``)."""
 
-    __slots__ = ("schedule", "kickoff_time_input_arg")
+    __slots__ = ("cron_expression", "schedule", "offset", "kickoff_time_input_arg")
+    _ALIASES: ClassVar[frozenset[str]] = frozenset(
+        f"{prefix}{word}" for word in ("hourly", "daily", "weekly", "monthly", "annually", "yearly") for prefix in ("", "@")
+    ) | {"hours", "days", "weeks", "months", "years"}
 
-    def __init__(self, schedule: str, kickoff_time_input_arg: str | None = None) -> None:
-        if not isinstance(schedule, str) or not schedule.strip():
-            raise ValueError("CronSchedule needs a cron expression, e.g. CronSchedule(schedule='0 * * * *')")
-        if not schedule.startswith("@") and len(schedule.split()) != 5:
+    def __init__(
+        self, cron_expression: str | None = None, schedule: str | None = None, offset: str | None = None, kickoff_time_input_arg: str | None = None
+    ) -> None:
+        if (cron_expression is None) == (schedule is None):
+            raise ValueError("CronSchedule takes one of schedule= (5 fields or an alias such as @hourly) and cron_expression= (6 AWS fields)")
+        if cron_expression is not None:
+            fields = cron_expression.split()
+            if len(fields) != 6 or "?" not in (fields[2], fields[4]):
+                raise ValueError(f"cron_expression {cron_expression!r} must have 6 fields with '?' as day-of-month or day-of-week; use schedule= for 5 fields")
+            if offset is not None:
+                raise ValueError("an offset goes with schedule=, not cron_expression=")
+        elif schedule.lower() not in self._ALIASES and len(schedule.split()) != 5:
             raise ValueError(f"cron schedule {schedule!r} must have 5 fields (minute hour day month weekday) or be an alias such as @hourly")
-        self.schedule, self.kickoff_time_input_arg = schedule, kickoff_time_input_arg
+        if offset is not None and not re.fullmatch(r"[-+]?P([-+0-9YMWD]+)?(T[-+0-9HMS.,]+)?", offset):
+            raise ValueError(f"offset {offset!r} must be an ISO 8601 duration, e.g. PT1H")
+        self.cron_expression, self.schedule, self.offset = cron_expression, schedule, offset
+        self.kickoff_time_input_arg = kickoff_time_input_arg
 
     def fill(self, target: Any) -> None:
-        target.cron_schedule.schedule = self.schedule
+        if self.cron_expression is not None:
+            target.cron_expression = self.cron_expression
+        else:
+            target.cron_schedule.schedule = self.schedule
+            if self.offset:
+                target.cron_schedule.offset = self.offset
         if self.kickoff_time_input_arg:
             target.kickoff_time_input_arg = self.kickoff_time_input_arg
 
