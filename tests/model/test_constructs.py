@@ -168,6 +168,7 @@ def test_a_launch_plan_runs_its_workflow_with_fixed_and_default_inputs(construct
     with pytest.raises(TypeError, match="fixed"):
         constructs.every_ten_minutes(factor=2)
     assert constructs.hourly() == 6
+    assert constructs.launches(n=2) == [6, 6]
 
 
 def test_get_or_create_keeps_one_plan_per_name(constructs):

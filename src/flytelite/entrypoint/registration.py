@@ -41,6 +41,10 @@ class Registrables:
         self._done: set[str] = set()
 
     def add(self, entity: Any) -> None:
+        if isinstance(entity, LaunchPlan):  # called by a workflow: the plan's workflow, then the plan
+            self.add(entity.workflow)
+            self.add_launch_plan(entity)
+            return
         if entity.name in self._done:
             return
         if isinstance(entity, Workflow):
@@ -139,8 +143,8 @@ def registrables(modules: list[Any], settings: SerializationSettings) -> list[An
     collected = Registrables(settings)
     for module in modules:
         for entity in defined_in(module):
-            collected.add(entity.workflow if isinstance(entity, LaunchPlan) else entity)  # a plan's workflow comes first
-            if isinstance(entity, (Workflow, LaunchPlan)):
+            collected.add(entity)
+            if isinstance(entity, Workflow):
                 collected.add_launch_plan(entity)
     return collected.messages
 

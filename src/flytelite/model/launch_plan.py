@@ -15,6 +15,8 @@ import sys
 from typing import Any, ClassVar
 
 from ..support.records import Record
+from .interface import Interface
+from .nodes import active_builder
 from .workflow import Workflow
 
 
@@ -227,11 +229,30 @@ class LaunchPlan:
     def is_default(self) -> bool:
         return self.name == self.workflow.name and not any(value is not None for value in self._options.values())
 
+    # What a node calling the plan carries: the workflow's metadata (no retries), run as the plan's own execution.
+    execute_verb = "launch-plan"
+
+    @property
+    def metadata(self) -> Any:
+        return self.workflow.metadata
+
+    @property
+    def call_interface(self) -> Interface:
+        """The inputs a call may give (fixed ones are not), with the plan's defaults; the workflow's outputs."""
+        workflow = self.workflow.python_interface
+        inputs = {name: py_type for name, py_type in workflow.inputs.items() if name not in self.fixed_inputs}
+        defaults = {name: value for name, value in {**workflow.defaults, **self.default_inputs}.items() if name in inputs}
+        return Interface(inputs, defaults, workflow.outputs, workflow.output_tuple)
+
     def __call__(self, **kwargs: Any) -> Any:
-        """Run the workflow locally with the plan's fixed inputs and, where not given, its default inputs."""
+        """Inside a workflow or dynamic, a node launching the plan; otherwise its workflow run locally with the
+        plan's fixed inputs and, where not given, its default inputs."""
         fixed_given = sorted(set(kwargs) & set(self.fixed_inputs))
         if fixed_given:
             raise TypeError(f"launch plan {self.name}: input(s) {', '.join(fixed_given)} are fixed and cannot be given")
+        builder = active_builder()
+        if builder is not None:
+            return builder.add(self, kwargs)
         return self.workflow(**{**self.default_inputs, **kwargs, **self.fixed_inputs})
 
     def __repr__(self) -> str:

@@ -9,6 +9,7 @@ from flyteidl.core import condition_pb2, dynamic_job_pb2, identifier_pb2, litera
 
 from ..types import BlobPaths, LiteralMismatch, to_literal, type_name
 from .conditions import BranchNode, Case, condition_var
+from .launch_plan import LaunchPlan
 from .nodes import WORKFLOW_INPUTS, Conjunction, Node, Promise
 from .template import SerializationSettings, resources_to_idl, to_task_template
 from .workflow import Workflow
@@ -142,6 +143,9 @@ class Entities:
         spec.upstream_node_ids.extend(sorted(upstream.union(after.id for after in node.runs_after)))
         if isinstance(node.task, Workflow):
             spec.workflow_node.sub_workflow_ref.CopyFrom(self.workflow_template(node.task).id)
+            return
+        if isinstance(node.task, LaunchPlan):
+            spec.workflow_node.launchplan_ref.CopyFrom(self.identifier(identifier_pb2.LAUNCH_PLAN, node.task.name))
             return
         if getattr(node.task, "execute_verb", "") == "map-execute":
             inner = spec.array_node.node

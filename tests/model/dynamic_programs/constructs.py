@@ -218,3 +218,9 @@ every_ten_minutes = LaunchPlan.get_or_create(
     default_inputs={"xs": [1, 2]},
     schedule=FixedRate(duration=datetime.timedelta(minutes=10)),
 )
+
+
+@workflow
+def launches(n: int) -> typing.List[int]:
+    """A launch plan called as a node: its fixed input is not given, its default may be."""
+    return every_ten_minutes(xs=[n, n])
