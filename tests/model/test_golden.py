@@ -50,10 +50,15 @@ def without_commands(task: object) -> None:
 
 
 def normalized_nodes(nodes) -> None:
+    """Upstream ids sorted, in branch cases too: flytekit's order is a set's."""
     for node in nodes:
         upstream = sorted(node.upstream_node_ids)
         node.ClearField("upstream_node_ids")
         node.upstream_node_ids.extend(upstream)
+        if node.HasField("branch_node"):
+            if_else = node.branch_node.if_else
+            cases = [if_else.case.then_node, *(block.then_node for block in if_else.other)]
+            normalized_nodes(cases + ([if_else.else_node] if if_else.HasField("else_node") else []))
 
 
 def normalized_spec(spec: dynamic_job_pb2.DynamicJobSpec) -> dynamic_job_pb2.DynamicJobSpec:
@@ -121,6 +126,9 @@ def parsed(name: str, data: bytes):
     message = KINDS[name[-4]].FromString(data)
     if isinstance(message, task_pb2.TaskSpec):
         without_commands(message.template)
+    if isinstance(message, workflow_pb2.WorkflowSpec):
+        for template in [message.template, *message.sub_workflows]:
+            normalized_nodes(template.nodes)
     return message
 
 

@@ -252,7 +252,9 @@ class LaunchPlan:
             raise TypeError(f"launch plan {self.name}: input(s) {', '.join(fixed_given)} are fixed and cannot be given")
         builder = active_builder()
         if builder is not None:
-            return builder.add(self, kwargs)
+            call = builder.add(self, kwargs)
+            call._node.name = self.workflow.name.rsplit(".", 1)[-1]  # flytekit names the node after the workflow
+            return call
         return self.workflow(**{**self.default_inputs, **kwargs, **self.fixed_inputs})
 
     def __repr__(self) -> str:

@@ -320,7 +320,7 @@ class NodeBuilder:
         """The branch node of a finished ``conditional``, in the scope around it; its outputs as promises."""
         self._scopes.pop()
         scope = self._scopes[-1]
-        branch.id = f"{self.id_prefix[:-1]}node-{len(scope)}"  # flytekit's id of a branch node: "node-3", "dnode-1"
+        branch.id = f"{self.id_prefix}{len(scope)}"
         scope.append(branch)
         return NodeCall(self, branch, branch.outputs, None)  # type: ignore[attr-defined]
 
