@@ -52,6 +52,7 @@ _EXPORTS = {
     "Labels": "flytelite.model.launch_plan",
     "Annotations": "flytelite.model.launch_plan",
     "WorkflowExecutionPhase": "flytelite.model.launch_plan",
+    "SecurityContext": "flytelite.model.launch_plan",
     "Deck": "flytelite.runtime.deck",
     "span": "flytelite.runtime.deck",
     "MarkdownRenderer": "flytelite.runtime.renderers",

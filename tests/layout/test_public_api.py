@@ -41,6 +41,7 @@ PUBLIC = [
     "RestartPolicy",
     "RunPolicy",
     "Secret",
+    "SecurityContext",
     "Slack",
     "SourceCode",
     "StructuredDataset",

@@ -145,12 +145,12 @@ class Annotations(Record):
 
 
 class Identity(Record):
-    """Who executions run as: an IAM role and/or a Kubernetes service account."""
+    """Who executions run as: an IAM role, a Kubernetes service account, and/or an execution identity."""
 
-    __slots__ = ("iam_role", "k8s_service_account")
+    __slots__ = ("iam_role", "k8s_service_account", "execution_identity")
 
-    def __init__(self, iam_role: str | None = None, k8s_service_account: str | None = None) -> None:
-        self.iam_role, self.k8s_service_account = iam_role, k8s_service_account
+    def __init__(self, iam_role: str | None = None, k8s_service_account: str | None = None, execution_identity: str | None = None) -> None:
+        self.iam_role, self.k8s_service_account, self.execution_identity = iam_role, k8s_service_account, execution_identity
 
 
 class SecurityContext(Record):
@@ -167,6 +167,7 @@ class SecurityContext(Record):
             target.run_as.SetInParent()
             target.run_as.iam_role = self.run_as.iam_role or ""
             target.run_as.k8s_service_account = self.run_as.k8s_service_account or ""
+            target.run_as.execution_identity = self.run_as.execution_identity or ""
 
 
 class LaunchPlan:

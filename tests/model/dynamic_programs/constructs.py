@@ -15,6 +15,7 @@ from flytelite import (
     FixedRate,
     Labels,
     LaunchPlan,
+    SecurityContext,
     WorkflowExecutionPhase,
     conditional,
     dynamic,
@@ -22,6 +23,7 @@ from flytelite import (
     task,
     workflow,
 )
+from flytelite.model.launch_plan import Identity
 
 
 @dataclass
@@ -217,6 +219,7 @@ every_ten_minutes = LaunchPlan.get_or_create(
     fixed_inputs={"factor": 3},
     default_inputs={"xs": [1, 2]},
     schedule=FixedRate(duration=datetime.timedelta(minutes=10)),
+    security_context=SecurityContext(run_as=Identity(k8s_service_account="batch")),
 )
 
 
