@@ -11,7 +11,8 @@ import typing
 
 import pytest
 
-from flytelite import CronSchedule, Email, FixedRate, LaunchPlan, WorkflowExecutionPhase, conditional, task, workflow
+from flytelite import CronSchedule, Email, FixedRate, LaunchPlan, SecurityContext, WorkflowExecutionPhase, conditional, task, workflow
+from flytelite.model.launch_plan import Identity
 from flytelite.model.spec import Entities
 
 from .futures_runner import PROGRAMS, SETTINGS, NodeFailed
@@ -173,7 +174,8 @@ def test_a_launch_plan_runs_its_workflow_with_fixed_and_default_inputs(construct
 
 def test_get_or_create_keeps_one_plan_per_name(constructs):
     again = LaunchPlan.get_or_create(constructs.map_bound, name="map_bound_fixed", fixed_inputs={"factor": 3}, default_inputs={"xs": [1, 2]},
-                                     schedule=FixedRate(duration=datetime.timedelta(minutes=10)))
+                                     schedule=FixedRate(duration=datetime.timedelta(minutes=10)),
+                                     security_context=SecurityContext(run_as=Identity(k8s_service_account="batch")))
     assert again is constructs.every_ten_minutes
     with pytest.raises(ValueError, match="already exists with other arguments"):
         LaunchPlan.get_or_create(constructs.map_bound, name="map_bound_fixed", fixed_inputs={"factor": 4})
