@@ -9,12 +9,13 @@ the spec's ``outputs`` bindings.
 
 from __future__ import annotations
 
+import operator
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from flyteidl.core import dynamic_job_pb2, errors_pb2, literals_pb2, tasks_pb2, workflow_pb2
+from flyteidl.core import condition_pb2, dynamic_job_pb2, errors_pb2, literals_pb2, tasks_pb2, workflow_pb2
 
 from flytelite.model.template import SerializationSettings
 
@@ -91,14 +92,17 @@ class Graph:
             assert ready, f"a cycle or a missing upstream among {[n.id for n in pending]}"
             for node in ready:
                 inputs = literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in node.inputs})
-                outputs[node.id] = self.run_node(node, inputs, prefix / node.id / "0")
+                outputs[node.id] = self.run_node(node, inputs, prefix / node.id / "0", outputs)
                 pending.remove(node)
         return literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in output_bindings})
 
-    def run_node(self, node, inputs: literals_pb2.LiteralMap, prefix: Path) -> literals_pb2.LiteralMap:
+    def run_node(self, node, inputs: literals_pb2.LiteralMap, prefix: Path, outputs: dict[str, literals_pb2.LiteralMap]) -> literals_pb2.LiteralMap:
         kind = node.WhichOneof("target")
         if kind == "array_node":
-            return run_array(self.tasks[_key(node.array_node.node.task_node.reference_id)], inputs, prefix, self.cwd)
+            template = self.tasks[_key(node.array_node.node.task_node.reference_id)]
+            return run_array(template, inputs, set(node.array_node.bound_inputs), prefix, self.cwd)
+        if kind == "branch_node":
+            return self.run_branch(node, inputs, prefix, outputs)
         if kind == "workflow_node":
             sub = self.workflows[_key(node.workflow_node.sub_workflow_ref)]
             return self.run(sub.nodes, sub.outputs, {"": inputs}, prefix)
@@ -106,8 +110,51 @@ class Graph:
         return run_template(self.tasks[_key(node.task_node.reference_id)], inputs, prefix, self.cwd)
 
 
-def run_array(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, prefix: Path, cwd: Path) -> literals_pb2.LiteralMap:
-    lengths = {len(lit.collection.literals) for lit in inputs.literals.values() if lit.HasField("collection")}
+    def run_branch(self, node, inputs: literals_pb2.LiteralMap, prefix: Path, outputs: dict[str, literals_pb2.LiteralMap]) -> literals_pb2.LiteralMap:
+        """The first case whose condition holds on the branch node's inputs runs; its outputs are the branch's.
+
+        flytepropeller/pkg/controller/nodes/branch/evaluator.go:20-97 (operands by var among the node's inputs,
+        first case, then the others, then else or the error); handler.go:174-176 (the taken node's outputs are copied).
+        """
+        if_else = node.branch_node.if_else
+        for block in [if_else.case, *if_else.other]:
+            if holds(block.condition, inputs):
+                taken = block.then_node
+                break
+        else:
+            if if_else.HasField("error"):
+                raise NodeFailed(f"branch {node.id} failed: {if_else.error.message}")
+            taken = if_else.else_node
+        taken_inputs = literals_pb2.LiteralMap(literals={b.var: resolve(b.binding, outputs) for b in taken.inputs})
+        return self.run_node(taken, taken_inputs, prefix / taken.id / "0", outputs)
+
+
+_COMPARISONS = {
+    condition_pb2.ComparisonExpression.EQ: operator.eq,
+    condition_pb2.ComparisonExpression.NEQ: operator.ne,
+    condition_pb2.ComparisonExpression.GT: operator.gt,
+    condition_pb2.ComparisonExpression.GTE: operator.ge,
+    condition_pb2.ComparisonExpression.LT: operator.lt,
+    condition_pb2.ComparisonExpression.LTE: operator.le,
+}
+
+
+def holds(expression: condition_pb2.BooleanExpression, inputs: literals_pb2.LiteralMap) -> bool:
+    if expression.HasField("conjunction"):
+        conjunction = expression.conjunction
+        left, right = holds(conjunction.left_expression, inputs), holds(conjunction.right_expression, inputs)
+        return left and right if conjunction.operator == condition_pb2.ConjunctionExpression.AND else left or right
+    comparison = expression.comparison
+    return _COMPARISONS[comparison.operator](_operand(comparison.left_value, inputs), _operand(comparison.right_value, inputs))
+
+
+def _operand(operand: condition_pb2.Operand, inputs: literals_pb2.LiteralMap):
+    primitive = inputs.literals[operand.var].scalar.primitive if operand.HasField("var") else operand.primitive
+    return getattr(primitive, primitive.WhichOneof("value"))
+
+
+def run_array(template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, bound: set[str], prefix: Path, cwd: Path) -> literals_pb2.LiteralMap:
+    lengths = {len(lit.collection.literals) for name, lit in inputs.literals.items() if name not in bound}
     assert len(lengths) == 1, lengths
     gathered = literals_pb2.LiteralMap()
     for index in range(lengths.pop()):
@@ -122,9 +169,22 @@ def resolve(binding: literals_pb2.BindingData, outputs: dict[str, literals_pb2.L
     if kind == "scalar":
         return literals_pb2.Literal(scalar=binding.scalar)
     if kind == "promise":
-        return outputs[binding.promise.node_id].literals[binding.promise.var]
+        return part(outputs[binding.promise.node_id].literals[binding.promise.var], binding.promise.attr_path)
     if kind == "collection":
         return literals_pb2.Literal(collection=literals_pb2.LiteralCollection(literals=[resolve(b, outputs) for b in binding.collection.bindings]))
     if kind == "map":
         return literals_pb2.Literal(map=literals_pb2.LiteralMap(literals={k: resolve(b, outputs) for k, b in binding.map.bindings.items()}))
     raise AssertionError(f"binding kind {kind}")
+
+
+def part(literal: literals_pb2.Literal, attr_path) -> literals_pb2.Literal:
+    """The element or value an attribute path names in a collection or map (attr_path_resolver.go:19-52);
+    a path into a dataclass's msgpack is not resolved here."""
+    for attribute in attr_path:
+        if literal.HasField("collection"):
+            literal = literal.collection.literals[attribute.int_value]
+        elif literal.HasField("map"):
+            literal = literal.map.literals[attribute.string_value]
+        else:
+            raise AssertionError(f"the stand-in resolves paths in collections and maps only, not in {literal.WhichOneof('value')}")
+    return literal

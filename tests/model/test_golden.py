@@ -27,12 +27,13 @@ from .futures_runner import PROGRAMS, SETTINGS
 GOLDEN = Path(__file__).parent / "golden"
 FLYTEKIT = GOLDEN / "flytekit"
 DYNAMICS = json.loads((GOLDEN / "dynamics.json").read_text())
+FLYTESNACKS = Path(__file__).parent / "flytesnacks_project"  # a project laid out as flytesnacks' examples are
 KINDS = {"1": task_pb2.TaskSpec, "2": workflow_pb2.WorkflowSpec, "3": launch_plan_pb2.LaunchPlan}
 
 
 @pytest.fixture(scope="module")
 def modules(import_program):
-    return {name: import_program(name) for name in ("fanout", "pipelines")}
+    return {name: import_program(name) for name in ("fanout", "pipelines", "constructs")}
 
 
 def compiled(modules, task_name: str, inputs: dict, tmp_path: Path) -> tuple[bytes | None, object]:
@@ -49,10 +50,15 @@ def without_commands(task: object) -> None:
 
 
 def normalized_nodes(nodes) -> None:
+    """Upstream ids sorted, in branch cases too: flytekit's order is a set's."""
     for node in nodes:
         upstream = sorted(node.upstream_node_ids)
         node.ClearField("upstream_node_ids")
         node.upstream_node_ids.extend(upstream)
+        if node.HasField("branch_node"):
+            if_else = node.branch_node.if_else
+            cases = [if_else.case.then_node, *(block.then_node for block in if_else.other)]
+            normalized_nodes(cases + ([if_else.else_node] if if_else.HasField("else_node") else []))
 
 
 def normalized_spec(spec: dynamic_job_pb2.DynamicJobSpec) -> dynamic_job_pb2.DynamicJobSpec:
@@ -107,11 +113,10 @@ def test_a_dynamic_that_calls_nothing_writes_flytekits_outputs(modules, tmp_path
     assert ours == dict(theirs.literals)
 
 
-def package_members(tmp_path: Path, *options: str) -> dict[str, bytes]:
+def package_members(tmp_path: Path, cwd: Path, targets: list[str], *options: str) -> dict[str, bytes]:
     output = tmp_path / "flyte-package.tgz"
-    command = [sys.executable, "-m", "flytelite", "serialize", str(PROGRAMS / "fanout.py"), str(PROGRAMS / "pipelines.py"),
-               "--package", str(output), "--image", "ghcr.io/acme/app:1", *options]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
+    command = [sys.executable, "-m", "flytelite", "serialize", *targets, "--package", str(output), "--image", "ghcr.io/acme/app:1", *options]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     assert done.returncode == 0, done.stderr
     with tarfile.open(output) as archive:
         return {m.name: archive.extractfile(m).read() for m in archive.getmembers()}  # type: ignore[union-attr]
@@ -121,13 +126,29 @@ def parsed(name: str, data: bytes):
     message = KINDS[name[-4]].FromString(data)
     if isinstance(message, task_pb2.TaskSpec):
         without_commands(message.template)
+    if isinstance(message, workflow_pb2.WorkflowSpec):
+        for template in [message.template, *message.sub_workflows]:
+            normalized_nodes(template.nodes)
     return message
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_the_registration_package_is_pyflyte_packages(tmp_path, fast):
-    folder = FLYTEKIT / ("package-fast" if fast else "package")
-    ours = package_members(tmp_path, *(["--fast", "--source", str(PROGRAMS)] if fast else []))
+def program_files(*modules: str) -> list[str]:
+    return [str(PROGRAMS / f"{module}.py") for module in modules]
+
+
+@pytest.mark.parametrize(
+    ("golden", "cwd", "targets", "fast"),
+    [
+        ("package", PROGRAMS, program_files("fanout", "pipelines"), False),
+        ("package-fast", PROGRAMS, program_files("fanout", "pipelines"), True),
+        ("package-constructs", PROGRAMS, program_files("constructs"), False),
+        # `pyflyte --pkgs workflows package` loads the package's modules in name order; flytelite is given them so
+        ("package-flytesnacks", FLYTESNACKS, ["workflows.conditions", "workflows.scheduling"], False),
+    ],
+)
+def test_the_registration_package_is_pyflyte_packages(tmp_path, golden, cwd, targets, fast):
+    folder = FLYTEKIT / golden
+    ours = package_members(tmp_path, cwd, targets, *(["--fast", "--source", str(PROGRAMS)] if fast else []))
     theirs_names = json.loads((folder / "members.json").read_text())
     assert list(ours) == sorted(ours)  # written in the order flytectl reads them
     ours_code = [n for n in ours if not n.endswith(".pb")]

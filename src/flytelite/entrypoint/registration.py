@@ -21,6 +21,7 @@ from flyteidl.admin import description_entity_pb2, launch_plan_pb2, task_pb2, wo
 from flyteidl.core import identifier_pb2, interface_pb2
 
 from .. import io
+from ..model.launch_plan import LaunchPlan
 from ..model.map_task import MapSubtask
 from ..model.spec import Entities
 from ..model.template import SerializationSettings
@@ -41,6 +42,10 @@ class Registrables:
         self._done: set[str] = set()
 
     def add(self, entity: Any) -> None:
+        if isinstance(entity, LaunchPlan):  # called by a workflow: the plan's workflow, then the plan
+            self.add(entity.workflow)
+            self.add_launch_plan(entity)
+            return
         if entity.name in self._done:
             return
         if isinstance(entity, Workflow):
@@ -55,34 +60,64 @@ class Registrables:
     def _add_workflow(self, workflow: Workflow) -> None:
         nodes, _ = workflow.graph
         for node in nodes:
-            self.add(node.task)
+            for call in node.calls():
+                self.add(call.task)
         self._done.add(workflow.name)
         template = self.entities.workflow_template(workflow)
-        subworkflows = [self.entities.workflows[name] for name in _called_workflows(workflow)]
+        # flytekit sorts them by their text form, which starts with the id: by name, here where all else is equal
+        subworkflows = [self.entities.workflows[name] for name in sorted(_called_workflows(workflow))]
         spec = workflow_pb2.WorkflowSpec(template=template, sub_workflows=subworkflows)
         _describe(spec.description, workflow)
         self.messages.append(spec)
 
-    def add_launch_plan(self, workflow: Workflow) -> None:
-        """The default launch plan: the workflow's defaults as default inputs, the rest required."""
+    def add_launch_plan(self, plan: LaunchPlan | Workflow) -> None:
+        """A launch plan, or a workflow's default one: its defaults as default inputs, the rest required."""
+        workflow, name = (plan, plan.name) if isinstance(plan, Workflow) else (plan.workflow, plan.name)
+        if f"launch plan {name}" in self._done:
+            return
+        self._done.add(f"launch plan {name}")
         workflow_id = self.entities.workflow_template(workflow).id
-        plan = launch_plan_pb2.LaunchPlan(id=identifier_pb2.Identifier(resource_type=identifier_pb2.LAUNCH_PLAN, name=workflow.name))
-        plan.id.project, plan.id.domain, plan.id.version = workflow_id.project, workflow_id.domain, workflow_id.version
-        spec = plan.spec
+        message = launch_plan_pb2.LaunchPlan(id=identifier_pb2.Identifier(resource_type=identifier_pb2.LAUNCH_PLAN, name=name))
+        message.id.project, message.id.domain, message.id.version = workflow_id.project, workflow_id.domain, workflow_id.version
+        spec = message.spec
         spec.workflow_id.CopyFrom(workflow_id)
-        for present in (spec.entity_metadata, spec.fixed_inputs, spec.labels, spec.annotations, spec.raw_output_data_config):
+        for present in (spec.entity_metadata, spec.default_inputs, spec.fixed_inputs, spec.labels, spec.annotations, spec.raw_output_data_config):
             present.SetInParent()  # empty, as flytekit writes them
-        plan.closure.expected_inputs.SetInParent()
-        plan.closure.expected_outputs.SetInParent()
+        message.closure.expected_inputs.SetInParent()
+        message.closure.expected_outputs.SetInParent()
         iface = workflow.python_interface
-        for name, variable in workflow.interface.inputs.variables.items():
+        defaults, fixed = dict(iface.defaults), {}
+        if isinstance(plan, LaunchPlan):
+            defaults.update(plan.default_inputs)
+            fixed = plan.fixed_inputs
+            _fill_plan_options(spec, plan)
+        for input_name, variable in workflow.interface.inputs.variables.items():
+            if input_name in fixed:
+                spec.fixed_inputs.literals[input_name].CopyFrom(to_literal(fixed[input_name], iface.inputs[input_name]))
+                continue
             parameter = interface_pb2.Parameter(var=variable)
-            if name in iface.defaults:
-                parameter.default.CopyFrom(to_literal(iface.defaults[name], iface.inputs[name]))
+            if input_name in defaults:
+                parameter.default.CopyFrom(to_literal(defaults[input_name], iface.inputs[input_name]))
             else:
                 parameter.required = True
-            spec.default_inputs.parameters[name].CopyFrom(parameter)
-        self.messages.append(plan)
+            spec.default_inputs.parameters[input_name].CopyFrom(parameter)
+        self.messages.append(message)
+
+
+def _fill_plan_options(spec: launch_plan_pb2.LaunchPlanSpec, plan: LaunchPlan) -> None:
+    """Schedule, notifications, labels, annotations, parallelism and identity of a named plan."""
+    if plan.schedule is not None:
+        plan.schedule.fill(spec.entity_metadata.schedule)
+    for notification in plan.notifications:
+        notification.fill(spec.entity_metadata.notifications.add())
+    if plan.labels is not None:
+        spec.labels.values.update(plan.labels.values)
+    if plan.annotations is not None:
+        spec.annotations.values.update(plan.annotations.values)
+    if plan.max_parallelism is not None:
+        spec.max_parallelism = plan.max_parallelism
+    if plan.security_context is not None:
+        plan.security_context.fill(spec.security_context)
 
 
 def _describe(description: Any, entity: Any) -> None:
@@ -95,13 +130,13 @@ def _describe(description: Any, entity: Any) -> None:
     description.long_description.format = description_entity_pb2.DESCRIPTION_FORMAT_RST
 
 
-def _called_workflows(workflow: Workflow) -> list[str]:
-    """Names of the workflows ``workflow`` calls, at any depth, in order of first call."""
-    found: dict[str, None] = {}
-    for node in workflow.graph[0]:
-        if isinstance(node.task, Workflow):
-            found.update(dict.fromkeys([*_called_workflows(node.task), node.task.name]))
-    return list(found)
+def _called_workflows(workflow: Workflow) -> set[str]:
+    """Names of the workflows ``workflow`` calls, at any depth."""
+    found: set[str] = set()
+    for call in (call for node in workflow.graph[0] for call in node.calls()):
+        if isinstance(call.task, Workflow):
+            found.update([*_called_workflows(call.task), call.task.name])
+    return found
 
 
 def registrables(modules: list[Any], settings: SerializationSettings) -> list[Any]:

@@ -46,8 +46,12 @@ def workflows_of(module: Any) -> list[Workflow]:
 
 
 def defined_in(module: Any) -> list[Any]:
-    """The module's tasks and workflows that it defines, not those it imported, in definition order."""
-    return [v for v in vars(module).values() if callable(getattr(v, "function", None)) and v.function.__module__ == module.__name__]
+    """The module's tasks, workflows and launch plans that it defines, not those it imported, in definition order."""
+    return [v for v in vars(module).values() if getattr(v, "defined_in_module", None) == module.__name__ or _defines_function(module, v)]
+
+
+def _defines_function(module: Any, value: Any) -> bool:
+    return callable(getattr(value, "function", None)) and value.function.__module__ == module.__name__
 
 
 def serialize_module(module: Any, output: str, settings: SerializationSettings) -> list[str]:

@@ -8,8 +8,9 @@ to Python, so a subtask's cost barely grows with the length of the list. The map
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..support.dotted import object_at
 from ..support.exceptions import TaskError
@@ -83,6 +84,7 @@ class MapSubtask(BaseTask):
         self.secret_requests, self.extended_resources, self.pod_template = inner.secret_requests, inner.extended_resources, inner.pod_template
         self.task_config, self.config, self.command_fn = inner.task_config, inner.config, inner.command_fn
         self.enable_deck, self.deck_fields = inner.enable_deck, inner.deck_fields
+        self.bound_values: dict[str, Any] = {}  # a functools.partial's values of bound inputs, given at each call
 
     @property
     def task_type(self) -> str:
@@ -122,6 +124,7 @@ class MapSubtask(BaseTask):
         """In a dynamic's container run, an array node; otherwise the inner task once per element, locally."""
         if args:
             raise TypeError(f"call map task {self.name} with keyword arguments")
+        kwargs = {**self.bound_values, **kwargs}
         builder = active_node_builder()
         if builder is not None:
             return builder.add(self, kwargs)
@@ -172,10 +175,18 @@ class MapSubtask(BaseTask):
             raise TypeError(f"input '{name}' element {index}: {exc}") from None
 
 
-def map_task(task: Task, bound_inputs: tuple[str, ...] | list[str] = ()) -> MapSubtask:
+def map_task(task: Task | functools.partial[Any], bound_inputs: Iterable[str] = ()) -> MapSubtask:
     """``task`` run once per element of its list inputs (all but ``bound_inputs``), as an array node does.
 
-    Serializing the result gives the ``flytelite map-execute`` command of the subtasks.
+    ``functools.partial(task, name=value)`` binds ``name`` to ``value`` for every element. Serializing
+    the result gives the ``flytelite map-execute`` command of the subtasks.
     """
+    values: dict[str, Any] = {}
+    if isinstance(task, functools.partial):
+        if task.args:
+            raise TypeError("map_task of a functools.partial binds inputs by name: give them as keywords")
+        task, values = task.func, dict(task.keywords)
     resolver = task.task_resolver
-    return MapSubtask(task, list(bound_inputs), resolver.location(), resolver.loader_args(task))
+    subtask = MapSubtask(task, sorted({*bound_inputs, *values}), resolver.location(), resolver.loader_args(task))
+    subtask.bound_values = values
+    return subtask

@@ -14,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime
+import operator
 import re
-from typing import Any, Iterator
+import typing
+from typing import Any, Callable, Iterator
 
 from ..types import LiteralMismatch, literal_type, to_literal, type_name
 from .map_task import MapSubtask
@@ -52,12 +54,16 @@ def building_nothing() -> Iterator[None]:
 
 
 class Promise:
-    """One output of a node that has not run yet: pass it to another task, or return it."""
+    """One output of a node that has not run yet: pass it to another task, or return it.
 
-    __slots__ = ("node_id", "var", "py_type")
+    ``promise.field`` and ``promise[key]`` are promises of a part of that output (``attr_path``), which
+    the backend resolves when it binds them. Comparing a promise makes a condition of ``conditional``.
+    """
 
-    def __init__(self, node_id: str, var: str, py_type: Any) -> None:
-        self.node_id, self.var, self.py_type = node_id, var, py_type
+    __slots__ = ("node_id", "var", "py_type", "attr_path")
+
+    def __init__(self, node_id: str, var: str, py_type: Any, attr_path: tuple[str | int, ...] = ()) -> None:
+        self.node_id, self.var, self.py_type, self.attr_path = node_id, var, py_type, attr_path
 
     def _misuse(self, what: str) -> TypeError:
         return TypeError(
@@ -86,11 +92,141 @@ class Promise:
     def __len__(self) -> int:
         raise self._misuse("measured with len()")
 
-    def __getitem__(self, key: Any) -> Any:
-        raise self._misuse("indexed")
+    def __getitem__(self, key: Any) -> Promise:
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise self._misuse(f"indexed by {type(key).__name__} (only an int index or a str key is resolved)")
+        return self._part(key, part_type(self.py_type, key, self._what()))
+
+    def __getattr__(self, name: str) -> Promise:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._part(name, part_type(self.py_type, name, self._what()))
+
+    def _part(self, key: str | int, py_type: Any) -> Promise:
+        return Promise(self.node_id, self.var, py_type, (*self.attr_path, key))
+
+    def __rshift__(self, other: Any) -> Any:
+        raise self._misuse("ordered with >> (order the task calls, not a part of an output)")
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return Comparison("==", self, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return Comparison("!=", self, other)
+
+    def __lt__(self, other: Any) -> Any:
+        return Comparison("<", self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return Comparison("<=", self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return Comparison(">", self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return Comparison(">=", self, other)
+
+    __hash__ = object.__hash__
+
+    def is_true(self) -> Any:
+        return Comparison("==", self, True)
+
+    def is_false(self) -> Any:
+        return Comparison("==", self, False)
 
     def __repr__(self) -> str:
-        return f"Promise({self.node_id}.{self.var})"
+        path = "".join(f"[{k!r}]" if isinstance(k, int) else f".{k}" for k in self.attr_path)
+        return f"Promise({self.node_id}.{self.var}{path})"
+
+
+def part_type(py_type: Any, key: str | int, what: str) -> Any:
+    """The type of ``value[key]`` (list element, dict value) or ``value.key`` (dataclass or pydantic field)."""
+    origin, args = typing.get_origin(py_type), typing.get_args(py_type)
+    if isinstance(key, int) and origin is list and args:
+        return args[0]
+    if isinstance(key, str) and origin is dict and args and args[0] is str:
+        return args[1]
+    if isinstance(key, str) and isinstance(py_type, type):
+        try:
+            fields = typing.get_type_hints(py_type)
+        except (TypeError, NameError):
+            fields = {}
+        if key in fields and not key.startswith("_"):
+            return fields[key]
+    raise TypeError(f"{what} is {type_name(py_type)}, which has no part {key!r} a promise can refer to")
+
+
+def part_of(value: Any, attr_path: tuple[str | int, ...]) -> Any:
+    """The part of an output an ``attr_path`` names, as the backend resolves it."""
+    for key in attr_path:
+        value = value[key] if isinstance(value, (list, dict)) else getattr(value, key)
+    return value
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+class Expression:
+    """A condition; ``&``/``|`` combine two, Python's ``and``/``or``/``not`` cannot (they test truth)."""
+
+    def __and__(self, other: Any) -> Conjunction:
+        return Conjunction("and", self, other)
+
+    def __or__(self, other: Any) -> Conjunction:
+        return Conjunction("or", self, other)
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"the condition {self} has no value while the graph is built: combine conditions with & and |, not and/or/not")
+
+    def holds(self, results: dict[str, dict[str, Any]]) -> bool:
+        raise NotImplementedError
+
+    def promises(self) -> list[Promise]:
+        raise NotImplementedError
+
+
+class Comparison(Expression):
+    """``left <op> right``: a promise compared with another promise or a constant."""
+
+    def __init__(self, op: str, left: Any, right: Any) -> None:
+        for side in (left, right):
+            if isinstance(side, Expression):
+                raise TypeError(f"a comparison compares values, not conditions: {left!r} {op} {right!r}")
+        self.op, self.left, self.right = op, left, right
+
+    def holds(self, results: dict[str, dict[str, Any]]) -> bool:
+        return _COMPARE[self.op](resolved(self.left, results), resolved(self.right, results))
+
+    def promises(self) -> list[Promise]:
+        return [side for side in (self.left, self.right) if isinstance(side, Promise)]
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} {self.op} {self.right!r})"
+
+
+class Conjunction(Expression):
+    def __init__(self, op: str, left: Any, right: Any) -> None:
+        if not isinstance(left, Expression) or not isinstance(right, Expression):
+            raise TypeError(f"& and | combine conditions (comparisons of promises), got {left!r} {op} {right!r}")
+        self.op, self.left, self.right = op, left, right
+
+    def holds(self, results: dict[str, dict[str, Any]]) -> bool:
+        if self.op == "and":
+            return self.left.holds(results) and self.right.holds(results)
+        return self.left.holds(results) or self.right.holds(results)
+
+    def promises(self) -> list[Promise]:
+        return [*self.left.promises(), *self.right.promises()]
+
+    def __repr__(self) -> str:
+        return f"({self.left!r} {'&' if self.op == 'and' else '|'} {self.right!r})"
 
 
 class NodeOutputs(tuple):
@@ -135,6 +271,16 @@ class Node:
         self.requests: Any = None
         self.limits: Any = None
         self.constants: dict[str, Any] = {}  # input name -> the Literal its constant was checked as
+        self.runs_after: list[Node] = []  # nodes ordered before this one with ``>>``, beside those it reads
+
+    def calls(self) -> list[Node]:
+        """The nodes that call a task or workflow: this one, or those of a branch's cases."""
+        return [self]
+
+    def run(self, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """Call the task in-process on the values ``results`` (outputs by node id) give its inputs."""
+        outputs = self.task(**{name: resolved(value, results) for name, value in self.inputs.items()})
+        return self.task.call_interface.pack_outputs(outputs)
 
 
 class NodeBuilder:
@@ -143,12 +289,14 @@ class NodeBuilder:
     def __init__(self, id_prefix: str = "dn") -> None:
         self.id_prefix = id_prefix
         self.nodes: list[Node] = []
-        self._counter = 0
+        # Where calls land: the graph, or the cases of the conditional(s) being built, innermost last.
+        # As in flytekit, each numbers its nodes from 0.
+        self._scopes: list[list[Node]] = [self.nodes]
 
     def add(self, task: Any, inputs: dict[str, Any]) -> Any:
         """A node calling ``task`` with ``inputs`` (name -> value or promise); its outputs as promises."""
-        node = Node(f"{self.id_prefix}{self._counter}", task, inputs)
-        self._counter += 1
+        scope = self._scopes[-1]
+        node = Node(f"{self.id_prefix}{len(scope)}", task, inputs)
         declared = task.call_interface
         missing = []
         for name in declared.inputs:  # a default is bound as a constant, as the backend needs every input bound
@@ -161,8 +309,21 @@ class NodeBuilder:
             raise TypeError(f"node {node.id} ({task.name}) is not given input(s) {', '.join(missing)}")
         for name, value in inputs.items():
             self._check(node, name, value, declared.inputs[name])
-        self.nodes.append(node)
+        scope.append(node)
         return NodeCall(self, node, declared.outputs, declared.output_tuple)
+
+    def open_scope(self) -> list[Node]:
+        """The nodes of a conditional's cases, apart from the graph's, until :meth:`add_branch`."""
+        self._scopes.append([])
+        return self._scopes[-1]
+
+    def add_branch(self, branch: Node) -> Any:
+        """The branch node of a finished ``conditional``, in the scope around it; its outputs as promises."""
+        self._scopes.pop()
+        scope = self._scopes[-1]
+        branch.id = f"{self.id_prefix}{len(scope)}"
+        scope.append(branch)
+        return NodeCall(self, branch, branch.outputs, None)  # type: ignore[attr-defined]
 
     def rename(self, node: Node, new_id: str) -> None:
         new_id = dns_name(new_id)
@@ -193,16 +354,38 @@ def run_nodes(nodes: list[Node], rval: Any, known: dict[str, dict[str, Any]] | N
     """
     results = dict(known or {})
     with building_nothing():
-        for node in nodes:
-            outputs = node.task(**{name: resolved(value, results) for name, value in node.inputs.items()})
-            results[node.id] = node.task.call_interface.pack_outputs(outputs)
+        for node in in_run_order(nodes):
+            results[node.id] = node.run(results)
     return resolved(rval, results)
+
+
+def in_run_order(nodes: list[Node]) -> list[Node]:
+    """Call order, except that a node ordered after a later one with ``>>`` waits for it."""
+    if not any(node.runs_after for node in nodes):
+        return nodes  # call order already puts every node after those whose outputs it reads
+    ordered: list[Node] = []
+    visiting: set[int] = set()
+
+    def visit(node: Node) -> None:
+        if node in ordered:
+            return
+        if id(node) in visiting:
+            raise ValueError(f"node {node.id} is ordered (with >>) after itself")
+        visiting.add(id(node))
+        for earlier in node.runs_after:
+            visit(earlier)
+        visiting.discard(id(node))
+        ordered.append(node)
+
+    for node in nodes:
+        visit(node)
+    return ordered
 
 
 def resolved(value: Any, results: dict[str, dict[str, Any]]) -> Any:
     """``value`` with each promise replaced by the output it names."""
     if isinstance(value, Promise):
-        return results[value.node_id][value.var]
+        return part_of(results[value.node_id][value.var], value.attr_path)
     if isinstance(value, (list, tuple)):
         items = [resolved(v, results) for v in value]
         return type(value)(items) if type(value) in (list, tuple) else tuple(items)
@@ -268,6 +451,14 @@ class _Overridable:
         node.limits = limits if limits is not None else node.limits
         return self
 
+    def __rshift__(self, other: Any) -> Any:
+        """``a >> b``: the node of ``b`` runs after that of ``a``, though no data passes between them."""
+        if not isinstance(other, _Overridable):
+            raise TypeError(f"{self._node.id} >> {other!r}: the right side must be what a task call returned")
+        if self._node is not other._node and self._node not in other._node.runs_after:
+            other._node.runs_after.append(self._node)
+        return other
+
     def _promises(self) -> list[Promise]:
         raise NotImplementedError
 
@@ -279,6 +470,7 @@ class _Overridable:
 
 class _OverridablePromise(Promise, _Overridable):
     __slots__ = ("_builder", "_node")
+    __rshift__ = _Overridable.__rshift__
 
     def _promises(self) -> list[Promise]:
         return [self]

@@ -4,7 +4,7 @@ Run ONLY under the dedicated flytekit virtual environment:
 
     /work/main/.venv-flytekit/bin/python tests/model/golden/generate.py
 
-The programs are tests/model/dynamic_programs/{fanout,pipelines}.py themselves, with `from flytelite import`
+The programs are tests/model/dynamic_programs/{fanout,pipelines,constructs}.py themselves, with `from flytelite import`
 read as `from flytekit import`: the very same source, so task and node names match. Nothing in the product or
 in the normal test run imports flytekit; the files written here are what our specs are compared with.
 """
@@ -26,12 +26,19 @@ BIN = Path(sys.executable).parent
 IMAGE = "ghcr.io/acme/app:1"
 # (dynamic task, inputs): each run by pyflyte-execute as the backend would
 DYNAMICS = json.loads((HERE / "dynamics.json").read_text())
+# golden folder -> the folder of the programs and the modules or packages `pyflyte package` is given, in order
+PACKAGES = {
+    "package": (PROGRAMS, ["fanout", "pipelines"]),
+    "package-constructs": (PROGRAMS, ["constructs"]),
+    "package-flytesnacks": (HERE.parent / "flytesnacks_project", ["workflows"]),
+}
 
 
-def flytekit_copy(folder: Path) -> None:
-    for name in ("fanout.py", "pipelines.py"):
-        source = (PROGRAMS / name).read_text().replace("from flytelite import", "from flytekit import")
-        (folder / name).write_text(source)
+def flytekit_copy(programs: Path, folder: Path) -> None:
+    for path in programs.rglob("*.py"):
+        source = path.read_text().replace("from flytelite import", "from flytekit import")
+        (folder / path.relative_to(programs)).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path.relative_to(programs)).write_text(source)
 
 
 def dynamic_spec(folder: Path, task_name: str, inputs: dict[str, int | str], out: Path) -> None:
@@ -64,12 +71,14 @@ def dynamic_spec(folder: Path, task_name: str, inputs: dict[str, int | str], out
     shutil.copy(run / "out" / written[0], out / f"{task_name}.{written[0]}")
 
 
-def package(folder: Path, out: Path, fast: bool) -> None:
-    """`pyflyte package` of the two modules; the members' names and bytes, the code archive's name only."""
-    target = folder / ("package-fast.tgz" if fast else "package.tgz")
-    command = [str(BIN / "pyflyte"), "--pkgs", "fanout", "--pkgs", "pipelines", "package", "--image", IMAGE, "-o", str(target), "--source", "."]
+def package(folder: Path, out: Path, name: str, fast: bool) -> None:
+    """`pyflyte package` of the modules of PACKAGES[name]; the members' names and bytes, the code archive's name only."""
+    dest_name = f"{name}-fast" if fast else name
+    target = folder / f"{dest_name}.tgz"
+    pkgs = [option for module in PACKAGES[name][1] for option in ("--pkgs", module)]
+    command = [str(BIN / "pyflyte"), *pkgs, "package", "--image", IMAGE, "-o", str(target), "--source", "."]
     subprocess.run(command + (["--fast"] if fast else []), cwd=folder, check=True)
-    dest = out / ("package-fast" if fast else "package")
+    dest = out / dest_name
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir()
     with tarfile.open(target) as archive:
@@ -85,12 +94,16 @@ def main() -> None:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        flytekit_copy(folder)
+        folder = Path(tmp) / "programs"
+        flytekit_copy(PROGRAMS, folder)
         for task_name, inputs in DYNAMICS.items():
             dynamic_spec(folder, task_name, inputs, out)
-        package(folder, out, fast=False)
-        package(folder, out, fast=True)
+        package(folder, out, "package", fast=False)
+        package(folder, out, "package", fast=True)
+        package(folder, out, "package-constructs", fast=False)
+        project = Path(tmp) / "flytesnacks"
+        flytekit_copy(PACKAGES["package-flytesnacks"][0], project)
+        package(project, out, "package-flytesnacks", fast=False)
     print(f"wrote {len(os.listdir(out))} entries to {out}")
 
 
