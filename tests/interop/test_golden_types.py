@@ -14,7 +14,6 @@ from flyteidl.core import literals_pb2, types_pb2
 from google.protobuf import json_format
 
 sys.path.insert(0, os.path.dirname(__file__))
-import cases  # noqa: E402
 import type_cases  # noqa: E402
 
 from flytelite import Directory, File  # noqa: E402
@@ -75,15 +74,6 @@ def test_reads_flytekits_literal_and_writes_the_same(name):
     got = to_python(theirs, t)
     assert got == _expected(name, value) and type(got) is type(_expected(name, value))
     assert to_literal(value, t) == theirs
-
-
-def test_a_list_of_annotated_datasets_has_flytekits_element_type():
-    # flytekit's venv here has no numpy, which its StructuredDataset list type needs (manifest: flytekit_type_error);
-    # the element type is the golden sd_columns type flytekit wrote in tests/interop/golden.
-    columns = kwtypes(**{name: cases.DATASET_COLUMN_TYPES[name] for name in cases.DATASET_SUBSET})
-    with open(os.path.join(os.path.dirname(__file__), "golden", "sd_columns.literal_type.pb"), "rb") as f:
-        element = types_pb2.LiteralType.FromString(f.read())
-    assert literal_type(typing.List[typing.Annotated[StructuredDataset, columns]]) == types_pb2.LiteralType(collection_type=element)
 
 
 def test_an_object_in_an_any_field_is_refused_when_written_as_flytekit_does():
