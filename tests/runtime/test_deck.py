@@ -448,6 +448,7 @@ def test_browser_switches_tabs_on_mouse_clicks(page_file: str, tmp_path: Any) ->
 
 
 @needs_chromium
+@pytest.mark.slow  # a real browser (conftest marks the others through their page_file fixture)
 def test_browser_opens_a_failed_task_on_its_error(tmp_path: Any, ctx: ExecutionContext) -> None:
     from deck_browser import dump_dom, screenshot
 
