@@ -100,3 +100,24 @@ def test_the_error_file_name_follows_the_distributed_error_strategy():
     assert name({}) == "error.pb"
     first, second = name({"FLYTE_INTERNAL_DIST_ERROR_STRATEGY": "EARLIEST"}), name({"_F_DES": "1"})
     assert first != second and all(verdict.is_verdict_file(name) and name.startswith("error-") for name in (first, second))
+
+
+def test_read_tells_a_success_from_a_failure_and_keeps_the_failure_s_origin_and_kind(tmp_path):
+    from flytelite import io
+    from flytelite.entrypoint import verdict
+    from flytelite.entrypoint.errors import classify
+    from flytelite.entrypoint.settings import AttemptSettings
+    from flytelite.support.exceptions import TerminatedError
+
+    assert verdict.read(str(tmp_path / "never-written")) == (False, None)
+    io.write_bytes(str(tmp_path / "only-a-deck" / "deck.html"), b"<html/>")
+    assert verdict.read(str(tmp_path / "only-a-deck")) == (False, None)
+    for name in ("outputs.pb", "futures.pb"):
+        io.write_bytes(str(tmp_path / name / name), b"")
+        assert verdict.read(str(tmp_path / name)) == (True, None), name
+    failure = classify(TerminatedError("SIGTERM"))  # recoverable, SYSTEM
+    for strategy in ({}, {"FLYTE_INTERNAL_DIST_ERROR_STRATEGY": "EARLIEST"}):  # error.pb, then error-<hex>.pb
+        failed = str(tmp_path / f"failed-{len(strategy)}")
+        verdict.write_error(failed, failure, AttemptSettings.from_environ(strategy))
+        committed, fields = verdict.read(failed)
+        assert committed and fields == failure.to_fields() and fields["origin"] == "SYSTEM" and fields["recoverable"] is True

@@ -46,14 +46,16 @@ def read(output_prefix: str) -> tuple[bool, dict[str, object] | None]:
     """(committed, failure) of the verdict under ``output_prefix``; the failure in :meth:`Failure.to_fields` form.
 
     Serve answers for attempts another process ran from this: a success (``outputs.pb`` or ``futures.pb``)
-    wins over an error document, which is read back with its origin and recoverability.
+    wins over an error document (``error.pb``, else the first ``error-<hex>.pb``), which is read back
+    with its origin and recoverability.
     """
     names = set(io.names_under(output_prefix))
     if OUTPUTS_FILE in names or FUTURES_FILE in names:
         return True, None
-    if ERROR_FILE not in names:
-        return any(is_verdict_file(name) for name in names), None
-    error = errors_pb2.ErrorDocument.FromString(io.read_bytes(io.join(output_prefix, ERROR_FILE))).error
+    errors = sorted(name for name in names if is_verdict_file(name))  # error.pb sorts before error-<hex>.pb
+    if not errors:
+        return False, None
+    error = errors_pb2.ErrorDocument.FromString(io.read_bytes(io.join(output_prefix, errors[0]))).error
     origin = "SYSTEM" if error.origin == Origin.SYSTEM else "USER"
     recoverable = error.kind == Kind.RECOVERABLE
     return True, {"code": error.code, "message": error.message, "origin": origin, "recoverable": recoverable}
