@@ -180,6 +180,11 @@ def test_connections_reset_before_the_request_is_sent_are_retried(s3_bucket: str
     machine, more under load. So a thousand fresh connections are reset (new clients, short pauses).
     """
     monkeypatch.setenv("FLYTELITE_IO_RETRY_BACKOFF", "0.001")
+    # Once in several full runs a forwarded request got no answer (30 s, the read timeout; not a reset): with
+    # the suite's 3 s budget that was fatal. It is not what this test is about, so a stalled request is
+    # given up after 5 s and sent again within a budget a pod would have.
+    monkeypatch.setenv("FLYTELITE_IO_READ_TIMEOUT", "5s")
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BUDGET", "60")
     target_port = int(s3_env["AWS_ENDPOINT_URL"].rsplit(":", 1)[1])
     for attempt in range(200):
         proxy = DroppingProxy(target_port, drop=5)
