@@ -36,7 +36,6 @@ from ...support.records import Record
 from ..errors import SYSTEM, Failure, one_line
 from .. import verdict
 from ..settings import AttemptSettings
-from .worker import failure_fields
 
 log = get_logger("flytelite.serve")
 
@@ -100,7 +99,7 @@ def write_lost_verdict(prefix: str, how: str) -> dict[str, Any]:
     """Record a lost attempt as a recoverable SYSTEM error document; the fields reported."""
     failure = Failure("SYSTEM", f"attempt lost: {how}; Flyte may retry the attempt", "", SYSTEM, True, time.time())
     verdict.write_error(prefix, failure, AttemptSettings.from_environ({}))
-    return failure_fields(failure)  # type: ignore[return-value]
+    return failure.to_fields()
 
 
 def _read_json(uri: str) -> dict[str, Any] | None:

@@ -33,7 +33,7 @@ from ..errors import SYSTEM, Failure, classify, one_line
 from ..settings import AttemptSettings
 from .code_cache import CodeCache, CodeVersion
 from .request import AttemptSpec
-from .worker import STARTED, Outcome, failure_fields, worker_main
+from .worker import STARTED, Outcome, worker_main
 
 log = get_logger("flytelite.serve")
 
@@ -354,7 +354,7 @@ class WorkerPool:
             summary = f"cancelled: the worker {how} after SIGTERM"
         failure = Failure("SYSTEM", summary, "", SYSTEM, True, time.time())
         self._write_error_document(state.spec, failure)
-        self._finish(state, "ABORTED" if state.cancelled else "RETRYABLE_FAILED", failure.message, failure_fields(failure), None)
+        self._finish(state, "ABORTED" if state.cancelled else "RETRYABLE_FAILED", failure.message, failure.to_fields(), None)
 
     def fail_unstarted(self, state: AttemptState, exc: BaseException) -> None:
         """End an attempt that never reached a worker with ``exc``'s error document, as execute would."""
@@ -363,7 +363,7 @@ class WorkerPool:
             return
         # Written outside the lock, as for a dead worker: storage may be slow, and GetTask must not wait on it.
         self._write_error_document(state.spec, failure)
-        self._finish(state, "RETRYABLE_FAILED" if failure.recoverable else "FAILED", failure.message, failure_fields(failure), None)
+        self._finish(state, "RETRYABLE_FAILED" if failure.recoverable else "FAILED", failure.message, failure.to_fields(), None)
 
     def lost_worker(self) -> None:
         with self.lock:
@@ -381,7 +381,7 @@ class WorkerPool:
                 state.cancelled = True  # no worker takes it from here on
         for state in queued:
             self._write_error_document(state.spec, failure)
-            self._finish(state, "RETRYABLE_FAILED", failure.message, failure_fields(failure), None)
+            self._finish(state, "RETRYABLE_FAILED", failure.message, failure.to_fields(), None)
 
     def _write_error_document(self, spec: AttemptSpec, failure: Failure) -> None:
         """The document ``execute`` leaves, unless the worker had already committed a verdict."""

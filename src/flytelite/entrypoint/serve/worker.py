@@ -26,7 +26,7 @@ from typing import Any
 from ...support.logs import identity_scope
 from ...support.records import Record
 from ...types import literal_map_bytes
-from ..errors import Failure, one_line
+from ..errors import one_line
 from ..pipeline import Attempt, ExecuteArgs, remove_working_directory, run_to_verdict
 from ..signals import hold_sigterm
 from .request import AttemptSpec
@@ -147,12 +147,7 @@ def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], 
     failure = attempt.failure
     # A dynamic parent's answer is its futures.pb: outputs in the reply would stand beside it.
     outputs = literal_map_bytes(attempt.output_literals) if spec.want_outputs and failure is None and attempt.futures is None else None
-    return Outcome(spec.attempt_id, failure_fields(failure), exit_status == TERMINATED_STATUS, outputs)
-
-
-def failure_fields(failure: Failure | None) -> dict[str, Any] | None:
-    """What the server reports of an error document: code, message, origin ("USER"/"SYSTEM"), recoverable."""
-    return None if failure is None else failure.to_fields()
+    return Outcome(spec.attempt_id, None if failure is None else failure.to_fields(), exit_status == TERMINATED_STATUS, outputs)
 
 
 def _set_environ(values: dict[str, str]) -> None:
