@@ -136,6 +136,7 @@ def serialize(
 @click.option("--code-cache-dir", default=None, help="Where fast-registered code archives are unpacked (default: TMPDIR).")
 @click.option("--code-cache-mb", default=2048.0, show_default=True, type=click.FloatRange(0), help="Unpacked code kept when no worker uses it; least recently used goes first.")
 @click.option("--code-idle-retire", default=300.0, show_default=True, type=click.FloatRange(0, min_open=True), help="Seconds a worker of a fast-registered version may sit idle before it goes back to the daemon's code.")
+@click.option("--flyte2-endpoint", default=None, help="host:port of the Flyte 2 backend that Flyte 2 tasks' nested calls reach (flyte's _U_EP_OVERRIDE); a run whose environment names one keeps its own.")
 def serve(log_links: tuple[str, ...], **options: Any) -> None:
     """Run tasks in warm workers for a Flyte backend, over its agent protocol (needs flytelite[serve])."""
     try:

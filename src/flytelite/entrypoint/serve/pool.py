@@ -33,7 +33,7 @@ from ..errors import SYSTEM, Failure, classify, one_line
 from ..settings import AttemptSettings
 from .code_cache import CodeCache, CodeVersion
 from .request import AttemptSpec
-from .worker import STARTED, Outcome, worker_main
+from .worker import STARTED, Flyte2Setup, Outcome, worker_main
 
 log = get_logger("flytelite.serve")
 
@@ -67,6 +67,8 @@ class Worker:
         self.attempts_run = 0
         self.current: AttemptState | None = None
         self.code: CodeVersion | None = None  # the fast-registered code the process imports from, held in the cache
+        self.flyte2: str | None = None  # a Flyte 2 worker's code bundle ("": the image's code); None: a Flyte 1 worker
+        self.idle_ttl: float | None = None  # a Flyte 2 worker's reuse policy idle time
         self.thread = threading.Thread(target=self._serve, name=f"flytelite-worker-{index}", daemon=True)
 
     @property
@@ -77,7 +79,8 @@ class Worker:
         context = self.pool.context
         self.conn, child_conn = context.Pipe()
         code_dir = None if self.code is None else self.code.path
-        self.process = context.Process(target=worker_main, args=(child_conn, self.pool.preload, code_dir), name=f"flytelite-worker-{self.index}", daemon=True)
+        flyte2 = None if self.flyte2 is None else Flyte2Setup(self.flyte2, self.pool.code_cache.base, self.pool.flyte2_endpoint)
+        self.process = context.Process(target=worker_main, args=(child_conn, self.pool.preload, code_dir, flyte2), name=f"flytelite-worker-{self.index}", daemon=True)
         self.process.start()
         child_conn.close()
         if not wait([self.conn, self.process.sentinel], timeout=self.pool.start_timeout) or not self.conn.poll():
@@ -87,7 +90,7 @@ class Worker:
         if errors:
             raise PoolError("; ".join(errors))
         self.attempts_run = 0
-        log.debug("worker started", worker=self.index, pid=self.process.pid, code=None if self.code is None else self.code.digest)
+        log.debug("worker started", worker=self.index, pid=self.process.pid, code=None if self.code is None else self.code.digest, flyte2=self.flyte2)
 
     def stop_process(self) -> None:
         """Ask the worker to exit (SIGKILL if it has not after the grace period); release its pipe."""
@@ -105,8 +108,8 @@ class Worker:
     def _serve(self) -> None:
         while True:
             try:
-                state = self.pool.pending.get(timeout=None if self.code is None else self.pool.code_idle_retire)
-            except queue.Empty:  # this version's worker sat idle: back to the daemon's own code
+                state = self.pool.pending.get(timeout=self._idle_timeout())
+            except queue.Empty:  # this version's (or Flyte 2) worker sat idle: back to the daemon's own code
                 if not self._replace(None):
                     return
                 continue
@@ -114,7 +117,7 @@ class Worker:
                 self.stop_process()
                 return
             # A worker that died while idle (the OOM killer) is replaced before it is given an attempt.
-            if not self.process.is_alive() and not self._replace(self.code):
+            if not self.process.is_alive() and not self._replace(self.code, self.flyte2):
                 self.pool.pending.put(state)
                 return
             switched = self._switch_code(state)
@@ -127,13 +130,27 @@ class Worker:
                 self.stop_process()
                 return
             # A terminated worker exits on its own (its task was stopped mid-way); a dead one is gone.
-            if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace(self.code):
+            if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace(self.code, self.flyte2):
                 return
+
+    def _idle_timeout(self) -> float | None:
+        if self.flyte2 is not None:
+            return self.idle_ttl or self.pool.code_idle_retire
+        return None if self.code is None else self.pool.code_idle_retire
 
     def _switch_code(self, state: AttemptState) -> bool | None:
         """Make this worker's process one of ``state``'s code version: True when it is; False when the
         attempt ended instead (its archive could not be had, or it was cancelled meanwhile); None when
         no worker could be started (the attempt is queued again)."""
+        bundle = state.spec.flyte2_bundle
+        if bundle is not None:
+            self.idle_ttl = state.spec.options.get("idle_ttl")
+            if bundle == self.flyte2:
+                return True
+            if not self._replace(None, bundle):
+                self.pool.pending.put(state)
+                return None
+            return True
         distribution = state.spec.distribution
         if distribution is None:
             code = None
@@ -143,7 +160,7 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - a bad or missing archive is the attempt's failure, not the daemon's
                 self.pool.fail_unstarted(state, _code_failure(distribution, exc))
                 return False
-        if code is self.code:
+        if code is self.code and self.flyte2 is None:
             if code is not None:
                 self.pool.code_cache.release(code)  # this worker holds it already
             return True
@@ -180,12 +197,14 @@ class Worker:
             self.pool.requeue(state, self)
         return None
 
-    def _replace(self, code: CodeVersion | None) -> bool:
-        """A fresh worker of ``code`` in place of this one; False (and the pool told) when none starts.
+    def _replace(self, code: CodeVersion | None, flyte2: str | None = None) -> bool:
+        """A fresh worker of ``code`` (or a Flyte 2 worker of bundle ``flyte2``) in place of this one;
+        False (and the pool told) when none starts.
 
         ``code``, when it is not this worker's already, was acquired for it; the previous one is released.
         """
         self.stop_process()
+        self.flyte2 = flyte2
         if code is not self.code:
             if self.code is not None:
                 self.pool.code_cache.release(self.code)
@@ -213,8 +232,10 @@ class WorkerPool:
         code_cache_dir: str | None = None,
         code_cache_bytes: int = 2 << 30,
         code_idle_retire: float = 300.0,
+        flyte2_endpoint: str | None = None,
     ) -> None:
         self.preload = list(preload)
+        self.flyte2_endpoint = flyte2_endpoint
         self.code_cache = CodeCache(code_cache_dir or tempfile.gettempdir(), code_cache_bytes)
         self.code_idle_retire = code_idle_retire
         self.recycle_after, self.cancel_grace = recycle_after, cancel_grace

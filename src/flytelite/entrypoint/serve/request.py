@@ -7,11 +7,19 @@ get (the template's container env, the execution's variables, the identity varia
 sets) is rebuilt from the template and the task execution metadata. A fast-registered template
 (``fast-execute --additional-distribution <archive> --dest-dir <dir> -- execute ...``) names its code
 archive too: the attempt runs in a worker importing from that archive (:mod:`.code_cache`).
+
+A Flyte 2 template's args are flyte's ``a0`` command instead (task type ``actor`` for a reusable
+environment): such an attempt runs flyte's own runtime in a Flyte 2 worker (:mod:`.flyte2_worker`),
+one per code bundle (``--tgz``/``--pkl``), with the environment the backend sent (the template's and
+the request's, which carry ``ACTION_NAME``, ``RUN_NAME``, ``_U_RUN_BASE``...). The template's reuse
+policy (``custom.spec``, flyte/_internal/runtime/reuse.py ``add_reusable``) sets its workers' idle time.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from functools import lru_cache
 from typing import Any
 
 from ...runtime.context import ATTEMPT_NUMBER_VARIABLE, ExecutionIdentity, TaskIdentity
@@ -38,6 +46,11 @@ class AttemptSpec(Record):
         return self.options.get("dynamic_addl_distro")
 
     @property
+    def flyte2_bundle(self) -> str | None:
+        """For a Flyte 2 attempt, its code bundle's URI (``""`` when the image holds its code); else ``None``."""
+        return self.options.get("flyte2_bundle")
+
+    @property
     def execution(self) -> str:
         return ExecutionIdentity.from_env(self.environ).name
 
@@ -50,6 +63,12 @@ def build_spec(attempt_id: str, template: Any, inputs: Any, output_prefix: str, 
     """The attempt a CreateTask (or ExecuteTaskSync header) describes; :class:`InvalidRequest` if it cannot run."""
     if not output_prefix:
         raise InvalidRequest("the request has no output_prefix")
+    if is_a0_template(template):
+        environ = {env.key: env.value for env in template.container.env}
+        environ.update(metadata.environment_variables)
+        options = a0_options(list(template.container.args), output_prefix, environ)
+        options.update(reuse_options(template))
+        return AttemptSpec(attempt_id, options, inputs.SerializeToString(), environ, want_outputs)
     options = execute_options(template)
     options["output_prefix"] = output_prefix
     environ = {env.key: env.value for env in template.container.env}
@@ -117,3 +136,87 @@ def identity_environ(task_execution_id: Any) -> dict[str, str]:
         **TaskIdentity(project=task_id.project, domain=task_id.domain, name=task_id.name, version=task_id.version).to_env(),
         ATTEMPT_NUMBER_VARIABLE: str(task_execution_id.retry_attempt),
     }
+
+
+# a0's options, each taking a value (flyte/_bin/runtime.py _action_options), by their long names.
+A0_OPTIONS = {
+    **{name: name for name in (
+        "--inputs", "--outputs-path", "--version", "--run-base-dir", "--raw-data-path", "--checkpoint-path",
+        "--prev-checkpoint", "--name", "--run-name", "--run-start-time", "--project", "--domain", "--org", "--debug",
+        "--interactive-mode", "--image-cache", "--tgz", "--pkl", "--dest", "--resolver",
+    )},
+    "-i": "--inputs", "-o": "--outputs-path", "-v": "--version", "-r": "--raw-data-path", "-c": "--checkpoint-path", "-p": "--prev-checkpoint",
+}  # fmt: skip
+# a0's options that fall back to a variable (its click envvars), and the assertions _run_action makes on them.
+A0_REQUIRED = {"--run-base-dir": "_U_RUN_BASE", "--org": "_U_ORG_NAME", "--project": "FLYTE_INTERNAL_EXECUTION_PROJECT", "--domain": "FLYTE_INTERNAL_EXECUTION_DOMAIN", "--run-name": "RUN_NAME", "--name": "ACTION_NAME"}
+
+
+def is_a0_template(template: Any) -> bool:
+    return template.HasField("container") and template.container.args[:1] == ["a0"]
+
+
+def a0_options(args: list[str], output_prefix: str, environ: dict[str, str]) -> dict[str, Any]:
+    """A Flyte 2 attempt's options: a0's arguments (the output prefix the request's), its code bundle."""
+    if not _flyte_installed():
+        raise InvalidRequest("this daemon cannot run Flyte 2 tasks (a0 commands): install flytelite[flyte2] in its image")
+    values, positional = _parse_a0(args[1:])
+    for name in ("--inputs", "--outputs-path", "--version"):
+        if name not in values:
+            raise InvalidRequest(f"the a0 command has no {name}: {' '.join(args)[:300]}")
+    for name, variable in A0_REQUIRED.items():
+        if not values.get(name) and not environ.get(variable):
+            raise InvalidRequest(f"the a0 command names no {name[2:]}: neither {name} nor the variable {variable} is set")
+    if "--pkl" not in values and not (values.get("--resolver") and positional):
+        raise InvalidRequest("the a0 command names no task: --resolver and its arguments are required without a --pkl bundle")
+    if "--tgz" in values and "--pkl" in values:
+        raise InvalidRequest("the a0 command names two code bundles (--tgz and --pkl)")
+    values["--outputs-path"] = output_prefix
+    # The inputs travel in the request: the worker writes them to a file and names it here.
+    values["--inputs"] = "the request's inputs"
+    a0_args = [part for name, value in values.items() for part in (name, value)] + ["--", *positional]
+    bundle = values.get("--tgz") or values.get("--pkl") or ""
+    return {"runtime": "flyte2", "a0_args": a0_args, "output_prefix": output_prefix, "flyte2_bundle": bundle}
+
+
+def _parse_a0(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    values: dict[str, str] = {}
+    positional: list[str] = []
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            positional += rest
+            break
+        if not arg.startswith("-"):
+            positional.append(arg)
+            continue
+        given, eq, value = arg.partition("=")
+        name = A0_OPTIONS.get(given)
+        if name is None:
+            raise InvalidRequest(f"a0 has no option {given!r} (a0's options: {', '.join(sorted(o for o in A0_OPTIONS if o.startswith('--')))})")
+        if not eq:
+            if not rest:
+                raise InvalidRequest(f"the a0 option {given} has no value")
+            value = rest.pop(0)
+        values[name] = value
+    return values, positional
+
+
+def reuse_options(template: Any) -> dict[str, Any]:
+    """The reuse policy's idle time and concurrency, from the actor spec flyte writes in ``custom``."""
+    custom = template.custom.fields
+    if "spec" not in custom or custom.get("type") is None or custom["type"].string_value != "actor":
+        return {}
+    spec = custom["spec"].struct_value.fields
+    options: dict[str, Any] = {}
+    if "ttl_seconds" in spec and spec["ttl_seconds"].HasField("number_value"):
+        options["idle_ttl"] = spec["ttl_seconds"].number_value
+    if "parallelism" in spec and spec["parallelism"].HasField("number_value"):
+        options["concurrency"] = int(spec["parallelism"].number_value)
+    return options
+
+
+@lru_cache(maxsize=1)
+def _flyte_installed() -> bool:
+    """Whether flyte can be imported, found without importing it (the server never does)."""
+    return importlib.util.find_spec("flyte") is not None

@@ -72,6 +72,7 @@ class ServeConfig:
         code_cache_dir: str | None = None,
         code_cache_mb: float = 2048,
         code_idle_retire: float = 300.0,
+        flyte2_endpoint: str | None = None,
     ) -> None:
         self.host, self.port, self.workers, self.preload = host, port, workers, list(preload)
         self.recycle_after, self.cancel_grace, self.drain_grace = recycle_after, cancel_grace, drain_grace
@@ -81,6 +82,7 @@ class ServeConfig:
         self.lost_after, self.keep_finished, self.metrics_port = lost_after, keep_finished, metrics_port
         self.log_links = list(log_links)
         self.code_cache_dir, self.code_cache_bytes, self.code_idle_retire = code_cache_dir, int(code_cache_mb * (1 << 20)), code_idle_retire
+        self.flyte2_endpoint = flyte2_endpoint
 
 
 class Held(Record):
@@ -330,6 +332,7 @@ def start_server(config: ServeConfig) -> Running:
     pool = WorkerPool(
         config.workers, config.preload, config.recycle_after, config.cancel_grace,
         code_cache_dir=config.code_cache_dir, code_cache_bytes=config.code_cache_bytes, code_idle_retire=config.code_idle_retire,
+        flyte2_endpoint=config.flyte2_endpoint,
     )  # fmt: skip
     pool.start()
     liveness = Liveness(config.state_dir, config.lost_after)

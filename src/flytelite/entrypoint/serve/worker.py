@@ -37,6 +37,16 @@ STARTED = "started"  # the worker's acknowledgement that it took an attempt
 RUNTIME_PACKAGES = frozenset(name.partition(".")[0] for name in sys.modules)
 
 
+class Flyte2Setup(Record):
+    """What a Flyte 2 worker is for: its code bundle (``""``: the image's code), where it may unpack it,
+    and the backend endpoint its tasks' nested calls reach unless a run names its own."""
+
+    __slots__ = ("bundle", "scratch_base", "endpoint")
+
+    def __init__(self, bundle: str, scratch_base: str, endpoint: str | None) -> None:
+        self.bundle, self.scratch_base, self.endpoint = bundle, scratch_base, endpoint
+
+
 class Outcome(Record):
     """How an attempt ended, as the worker saw it; ``failure`` is ``None`` on success (and ``IgnoreOutputs``)."""
 
@@ -71,11 +81,18 @@ def use_code(code_dir: str) -> None:
     importlib.invalidate_caches()
 
 
-def worker_main(conn: Any, preload: list[str], code_dir: str | None = None) -> None:
+def worker_main(conn: Any, preload: list[str], code_dir: str | None = None, flyte2: Flyte2Setup | None = None) -> None:
     """The worker's loop: receive an :class:`AttemptSpec`, run it, send its :class:`Outcome`; ``None`` ends it.
 
     ``code_dir``: the unpacked fast-registered code this worker runs (``None``: the daemon's own).
+    ``flyte2``: this worker runs Flyte 2 attempts of one code bundle instead (:mod:`.flyte2_worker`).
     """
+    if flyte2 is not None:
+        end_with_the_fork_server()
+        from .flyte2_worker import flyte2_worker_main  # imports flyte: only in this process
+
+        flyte2_worker_main(conn, preload, flyte2)
+        return
     # SIGTERM is held between attempts: one sent as an attempt begins reaches it once the pipeline
     # can record it (accept_held_sigterm); one that arrives after the verdict is dropped (hold_sigterm).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -133,7 +150,7 @@ def end_with_the_fork_server() -> None:
 
 def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], base_cwd: str) -> Outcome:
     """Run ``attempt`` in the environment a pod would give it, then restore the worker's."""
-    _set_environ({**base_environ, **spec.environ})
+    set_environ({**base_environ, **spec.environ})
     dest_dir = spec.options.get("dynamic_dest_dir")
     if dest_dir and dest_dir not in sys.path:
         sys.path.append(dest_dir)  # execute would put it first; the code comes from this worker's version
@@ -142,7 +159,7 @@ def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], 
             exit_status = run_to_verdict(attempt)
     finally:
         hold_sigterm()
-        _set_environ(base_environ)
+        set_environ(base_environ)
         os.chdir(base_cwd)
     failure = attempt.failure
     # A dynamic parent's answer is its futures.pb: outputs in the reply would stand beside it.
@@ -150,7 +167,7 @@ def run_spec(spec: AttemptSpec, attempt: Attempt, base_environ: dict[str, str], 
     return Outcome(spec.attempt_id, None if failure is None else failure.to_fields(), exit_status == TERMINATED_STATUS, outputs)
 
 
-def _set_environ(values: dict[str, str]) -> None:
+def set_environ(values: dict[str, str]) -> None:
     for name in [name for name in os.environ if name not in values]:
         del os.environ[name]
     for name, value in values.items():

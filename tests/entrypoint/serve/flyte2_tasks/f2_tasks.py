@@ -1,0 +1,51 @@
+"""Flyte 2 tasks the serve tests run warm and compare with a cold ``a0`` (this folder is the working directory)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import flyte
+from flyte.io import File
+
+env = flyte.TaskEnvironment(name="leaf", reusable=flyte.ReusePolicy(replicas=1, concurrency=1, idle_ttl=60))
+
+
+@dataclass
+class Point:
+    x: int
+    label: str
+
+
+@env.task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@env.task
+def boom(a: int) -> int:
+    raise ValueError(f"boom {a}")
+
+
+@env.task
+def point(a: int) -> Point:
+    return Point(x=a, label=f"p{a}")
+
+
+@env.task
+def text_file(a: int, destination: str) -> File:
+    """A file output at a named place (a random one would differ between two runs)."""
+    local = Path(tempfile.mkdtemp()) / "numbers.txt"
+    local.write_text("\n".join(str(n) for n in range(a)))
+    return File.from_local_sync(str(local), remote_destination=destination)
+
+
+@env.task
+def sleepy(pid_file: str, seconds: int) -> int:
+    """Writes its process id, then sleeps: a test kills the worker meanwhile."""
+    Path(pid_file).write_text(str(os.getpid()))
+    time.sleep(seconds)
+    return seconds

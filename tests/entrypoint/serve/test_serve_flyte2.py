@@ -1,0 +1,220 @@
+"""Flyte 2 attempts (``a0`` commands) in warm workers: the files under the output prefix are a cold ``a0``'s.
+
+Each attempt runs twice, warm through a real daemon (CreateTask, GetTask until it ends) and cold
+through the ``a0`` console script in a fresh process with the same inputs and environment, into two
+output prefixes whose files are compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from flyteidl.admin import agent_pb2
+from flyteidl.core import execution_pb2
+
+from .agent_client import AgentClient, Daemon, render, task_template
+from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("flyte") is None, reason="flyte (Flyte 2's SDK, the extra flytelite[flyte2]) is not installed")
+
+Phase = execution_pb2.TaskExecution
+
+
+@pytest.fixture(scope="module")
+def flyte2_daemon(module_env: dict[str, str]) -> Iterator[Daemon]:
+    running = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE, "--task-type", "flytelite-reusable"], module_env, cwd=FLYTE2_TASK_DIR)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def flyte2_client(flyte2_daemon: Daemon) -> Iterator[AgentClient]:
+    agent = AgentClient(flyte2_daemon.port)
+    yield agent
+    agent.close()
+
+
+def run_warm(client: AgentClient, name: str, prefix: Path, inputs, run_base: Path):
+    os.makedirs(prefix, exist_ok=True)  # a0 writes into an existing folder (local storage makes none)
+    meta = client.create(create_request(name, str(prefix), inputs, str(run_base)))
+    return client.wait(meta, timeout=120)
+
+
+def files(prefix: Path) -> dict[str, bytes]:
+    """What a0 left under ``prefix``: not the inputs (the cold run's) nor the daemon's claim record."""
+    return {path.name: path.read_bytes() for path in sorted(prefix.iterdir()) if path.name != "inputs.pb" and not path.name.startswith("flytelite-serve")}
+
+
+def warm_and_cold(client: AgentClient, env: dict[str, str], tmp_path: Path, name: str, inputs):
+    warm, cold = tmp_path / "warm", tmp_path / "cold"
+    resource = run_warm(client, name, warm, inputs, tmp_path / "run")
+    finished = cold_a0(name, str(cold), inputs, str(tmp_path / "run"), env)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    return resource, files(warm), files(cold)
+
+
+@pytest.mark.slow
+def test_leaf_outputs_are_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "add", literal_inputs(a=3, b=4))
+    assert resource.phase == Phase.SUCCEEDED, resource.message
+    assert list(warm) == ["outputs.pb"]
+    assert warm == cold
+
+
+@pytest.mark.slow
+def test_warm_attempts_see_their_own_inputs(flyte2_client: AgentClient, tmp_path: Path) -> None:
+    from flyteidl.core import literals_pb2
+
+    for a in (1, 20, 300):
+        prefix = tmp_path / f"out{a}"
+        resource = run_warm(flyte2_client, "add", prefix, literal_inputs(a=a, b=2), tmp_path / "run")
+        assert resource.phase == Phase.SUCCEEDED, resource.message
+        # flyteidl2.task.Outputs (repeated NamedLiteral, field 1) is a LiteralMap on the wire.
+        outputs = literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes())
+        assert outputs.literals["o0"].scalar.primitive.integer == a + 2
+
+
+@pytest.mark.slow
+def test_dataclass_output_is_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "point", literal_inputs(a=5))
+    assert resource.phase == Phase.SUCCEEDED, resource.message
+    assert warm == cold and "outputs.pb" in warm
+
+
+@pytest.mark.slow
+def test_file_output_is_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    """Both runs upload to one destination (the warm file moved aside first): outputs.pb names it alike."""
+    destination = tmp_path / "files" / "numbers.txt"
+    destination.parent.mkdir()
+    inputs = literal_inputs(a=4, destination=str(destination))
+    resource = run_warm(flyte2_client, "text_file", tmp_path / "warm", inputs, tmp_path / "run")
+    assert resource.phase == Phase.SUCCEEDED, resource.message
+    warm_text = destination.read_text()
+    destination.unlink()
+    finished = cold_a0("text_file", str(tmp_path / "cold"), inputs, str(tmp_path / "run"), module_env)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert warm_text == destination.read_text() == "0\n1\n2\n3"
+    assert files(tmp_path / "warm") == files(tmp_path / "cold")
+    assert str(destination).encode() in files(tmp_path / "warm")["outputs.pb"]
+
+
+@pytest.mark.slow
+def test_error_document_is_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "boom", literal_inputs(a=7))
+    assert list(warm) == ["error.pb"]
+    assert warm == cold
+    # The task declares outputs: the backend reads the error document from the prefix.
+    assert resource.phase == Phase.SUCCEEDED
+    assert "boom 7" in resource.message
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_attempt_gives_one_verdict(flyte2_daemon: Daemon, flyte2_client: AgentClient, tmp_path: Path) -> None:
+    prefix = tmp_path / "killed"
+    prefix.mkdir()
+    pid_file = tmp_path / "pid"
+    inputs = literal_inputs(pid_file=str(pid_file), seconds=60)
+    meta = flyte2_client.create(create_request("sleepy", str(prefix), inputs, str(tmp_path / "run")))
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(int(pid_file.read_text()), 9)
+    resource = flyte2_client.wait(meta, timeout=60)
+    # The task declares outputs: the verdict is the error document the pool wrote, read by the backend.
+    assert resource.phase == Phase.SUCCEEDED
+    assert "was killed by SIGKILL" in resource.message
+    assert (resource.agent_error.origin, resource.agent_error.kind) == (execution_pb2.ExecutionError.SYSTEM, agent_pb2.AgentError.RECOVERABLE)
+    assert list(files(prefix)) == ["error.pb"]
+    # The next attempt runs in a fresh worker.
+    after = run_warm(flyte2_client, "add", tmp_path / "after", literal_inputs(a=1, b=1), tmp_path / "run")
+    assert after.phase == Phase.SUCCEEDED, after.message
+
+
+@pytest.mark.slow
+def test_flyte1_attempts_never_load_flyte(flyte2_client: AgentClient, tmp_path: Path) -> None:
+    """A Flyte 1 attempt before and after a Flyte 2 one: its worker (a fresh one) has none of flyte's modules."""
+    if str(FLYTE2_TASK_DIR) not in sys.path:
+        sys.path.insert(0, str(FLYTE2_TASK_DIR))
+    from flyteidl.admin import agent_pb2
+
+    from .agent_client import execution_metadata
+
+    def probe(name: str) -> str:
+        prefix = str(tmp_path / name)
+        template = render(task_template("flyte_modules", module="f1_probe"), prefix, f"{prefix}-raw", f"{prefix}/inputs.pb")
+        request = agent_pb2.CreateTaskRequest(template=template, output_prefix=prefix, task_execution_metadata=execution_metadata(task="f1_probe.flyte_modules"))
+        resource = flyte2_client.wait(flyte2_client.create(request), timeout=120)
+        assert resource.phase == Phase.SUCCEEDED, resource.message
+        from flyteidl.core import literals_pb2
+
+        return literals_pb2.LiteralMap.FromString((tmp_path / name / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.string_value
+
+    assert probe("before") == ""
+    assert run_warm(flyte2_client, "add", tmp_path / "f2", literal_inputs(a=1, b=2), tmp_path / "run").phase == Phase.SUCCEEDED
+    assert probe("after") == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda args: args.remove("--version") or args.remove("v1"), "no --version"),
+        (lambda args: args.append("--frobnicate"), "a0 has no option '--frobnicate'"),
+        (lambda args: args.__setitem__(slice(args.index("--resolver"), None), []), "names no task"),
+    ],
+)
+def test_bad_a0_args_are_refused(flyte2_client: AgentClient, tmp_path: Path, change, message: str) -> None:
+    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    args = list(request.template.container.args)
+    change(args)
+    del request.template.container.args[:]
+    request.template.container.args.extend(args)
+    with pytest.raises(grpc.RpcError) as caught:
+        flyte2_client.create(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert message in caught.value.details()
+
+
+def test_a_run_without_its_identity_is_refused(tmp_path: Path) -> None:
+    from flytelite.entrypoint.serve.request import InvalidRequest, build_spec
+
+    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    del request.task_execution_metadata.environment_variables["_U_RUN_BASE"]
+    with pytest.raises(InvalidRequest, match="_U_RUN_BASE"):
+        build_spec("a", request.template, request.inputs, request.output_prefix, request.task_execution_metadata)
+
+
+def test_the_reuse_policy_is_read_from_the_template(tmp_path: Path) -> None:
+    from flytelite.entrypoint.serve.request import build_spec
+
+    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    spec = build_spec("a", request.template, request.inputs, request.output_prefix, request.task_execution_metadata)
+    assert spec.flyte2_bundle == ""
+    assert (spec.options["idle_ttl"], spec.options["concurrency"]) == (60, 1)  # f2_tasks.env's ReusePolicy
+
+
+def test_the_server_side_never_imports_flyte(tmp_path: Path) -> None:
+    """Parsing an a0 request, the pool and the worker modules: none of it imports flyte (only a Flyte 2 worker does)."""
+    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    (tmp_path / "request.pb").write_bytes(request.SerializeToString())
+    code = (
+        "import sys\n"
+        "from flyteidl.admin import agent_pb2\n"
+        "import flytelite.entrypoint.serve.server, flytelite.entrypoint.serve.flyte2_worker, flytelite.entrypoint.pipeline\n"
+        "from flytelite.entrypoint.serve.request import build_spec\n"
+        f"r = agent_pb2.CreateTaskRequest.FromString(open({str(tmp_path / 'request.pb')!r}, 'rb').read())\n"
+        "spec = build_spec('a', r.template, r.inputs, r.output_prefix, r.task_execution_metadata)\n"
+        "assert spec.flyte2_bundle == ''\n"
+        "print(sorted(m for m in sys.modules if m == 'flyte' or m.startswith('flyte.')))\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "[]"
