@@ -218,3 +218,23 @@ def test_the_server_side_never_imports_flyte(tmp_path: Path) -> None:
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_nested_calls_reach_the_daemons_endpoint_unless_the_run_names_one(module_env: dict[str, str], tmp_path: Path) -> None:
+    from flyteidl.core import literals_pb2
+
+    daemon = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE, "--flyte2-endpoint", "dns:///actions.flyte:8090"], module_env, cwd=FLYTE2_TASK_DIR)
+    client = AgentClient(daemon.port)
+    try:
+        seen = []
+        for name, env in (("daemons", {}), ("runs", {"_U_EP_OVERRIDE": "run-endpoint:81"}), ("again", {})):
+            prefix = tmp_path / name
+            prefix.mkdir()
+            resource = client.wait(client.create(create_request("endpoint", str(prefix), literals_pb2.LiteralMap(), str(tmp_path / "run"), env)), timeout=120)
+            assert resource.phase == Phase.SUCCEEDED, resource.message
+            seen.append(literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.string_value)
+        assert seen == ["dns:///actions.flyte:8090", "run-endpoint:81", "dns:///actions.flyte:8090"]
+    finally:
+        client.close()
+        daemon.stop()

@@ -49,3 +49,9 @@ def sleepy(pid_file: str, seconds: int) -> int:
     Path(pid_file).write_text(str(os.getpid()))
     time.sleep(seconds)
     return seconds
+
+
+@env.task
+def endpoint() -> str:
+    """The backend endpoint flyte's controller would reach for nested calls (flyte/_initialize.py init_in_cluster)."""
+    return os.environ.get("_U_EP_OVERRIDE", "")
