@@ -238,3 +238,63 @@ def test_nested_calls_reach_the_daemons_endpoint_unless_the_run_names_one(module
     finally:
         client.close()
         daemon.stop()
+
+
+BUNDLED_TASK = '''
+import flyte
+
+env = flyte.TaskEnvironment(name="bundled")
+
+
+@env.task
+def which(a: int) -> str:
+    return "{version}:" + str(a)
+'''
+
+
+def code_bundle(tmp_path: Path, version: str) -> Path:
+    """A code bundle as flyte uploads one: a gzipped tar of the source tree (here one module)."""
+    import tarfile
+
+    source = tmp_path / f"src-{version}" / "bundled.py"
+    source.parent.mkdir()
+    source.write_text(BUNDLED_TASK.format(version=version))
+    archive = tmp_path / f"{version}.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(source, arcname="bundled.py")
+    return archive
+
+
+def bundle_request(tmp_path: Path, name: str, archive: Path):
+    """``f2_tasks.endpoint``'s request turned into one for ``bundled.which`` from ``archive`` (``--tgz``, ``--dest .``)."""
+    prefix = tmp_path / name
+    prefix.mkdir()
+    request = create_request("add", str(prefix), literal_inputs(a=5), str(tmp_path / "run"))
+    args = list(request.template.container.args)
+    at = args.index("--resolver")
+    args[at:] = ["--tgz", str(archive), "--dest", ".", "--resolver", args[at + 1], "mod", "bundled", "instance", "which"]
+    del request.template.container.args[:]
+    request.template.container.args.extend(args)
+    return request
+
+
+@pytest.mark.slow
+def test_each_code_bundle_runs_in_its_own_worker(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    from flyteidl.core import literals_pb2
+
+    v1, v2 = code_bundle(tmp_path, "v1"), code_bundle(tmp_path, "v2")
+    seen = []
+    for name, archive in (("first", v1), ("second", v2), ("third", v1)):
+        resource = flyte2_client.wait(flyte2_client.create(bundle_request(tmp_path, name, archive)), timeout=120)
+        assert resource.phase == Phase.SUCCEEDED, resource.message
+        seen.append(literals_pb2.LiteralMap.FromString((tmp_path / name / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.string_value)
+    assert seen == ["v1:5", "v2:5", "v1:5"]
+    # The same attempt by a cold a0 in a fresh folder (the pod's working directory) leaves the same file.
+    request = bundle_request(tmp_path, "cold", v1)
+    (tmp_path / "cold" / "inputs.pb").write_bytes(request.inputs.SerializeToString())
+    args = [arg if arg != f"{tmp_path}/cold/inputs.pb" else str(tmp_path / "cold" / "inputs.pb") for arg in request.template.container.args]
+    workdir = tmp_path / "pod"
+    workdir.mkdir()
+    finished = subprocess.run([str(Path(sys.executable).with_name("a0")), *args[1:]], cwd=workdir, env={**module_env, **request.task_execution_metadata.environment_variables}, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert files(tmp_path / "cold") == files(tmp_path / "first")
