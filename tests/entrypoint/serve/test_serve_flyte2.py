@@ -298,3 +298,22 @@ def test_each_code_bundle_runs_in_its_own_worker(flyte2_client: AgentClient, mod
     finished = subprocess.run([str(Path(sys.executable).with_name("a0")), *args[1:]], cwd=workdir, env={**module_env, **request.task_execution_metadata.environment_variables}, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert files(tmp_path / "cold") == files(tmp_path / "first")
+
+
+@pytest.mark.slow
+def test_an_idle_flyte2_worker_is_retired_after_the_reuse_policys_idle_ttl(flyte2_client: AgentClient, tmp_path: Path) -> None:
+    from flyteidl.core import literals_pb2
+
+    def worker_pid(name: str, idle_ttl: float) -> int:
+        prefix = tmp_path / name
+        prefix.mkdir()
+        request = create_request("pid", str(prefix), literals_pb2.LiteralMap(), str(tmp_path / "run"))
+        request.template.custom["spec"]["ttl_seconds"] = idle_ttl  # the actor spec's idle_ttl (reuse.py add_reusable)
+        resource = flyte2_client.wait(flyte2_client.create(request), timeout=120)
+        assert resource.phase == Phase.SUCCEEDED, resource.message
+        return literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.integer
+
+    first = worker_pid("first", 1.5)
+    assert worker_pid("at-once", 1.5) == first  # warm: the same worker
+    time.sleep(2.5)
+    assert worker_pid("after-idle", 60) != first  # retired meanwhile: a fresh worker

@@ -55,3 +55,8 @@ def sleepy(pid_file: str, seconds: int) -> int:
 def endpoint() -> str:
     """The backend endpoint flyte's controller would reach for nested calls (flyte/_initialize.py init_in_cluster)."""
     return os.environ.get("_U_EP_OVERRIDE", "")
+
+
+@env.task
+def pid() -> int:
+    return os.getpid()
