@@ -24,11 +24,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "entrypoint" / "serve"))
+sys.path.insert(0, str(ROOT))
 
-from agent_client import AgentClient, Daemon  # noqa: E402
-from flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs  # noqa: E402
 from flyteidl.core import literals_pb2  # noqa: E402
+
+from tests.entrypoint.serve.agent_client import AgentClient, Daemon  # noqa: E402
+from tests.entrypoint.serve.flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs  # noqa: E402
 
 SUCCEEDED = 3
 

@@ -17,6 +17,8 @@ from typing import Any
 from flyteidl.admin import agent_pb2
 from flyteidl.core import literals_pb2, tasks_pb2
 
+from .agent_client import render
+
 FLYTE2_TASK_DIR = Path(__file__).resolve().parent / "flyte2_tasks"
 ACTOR_TASK_TYPE = "actor"  # flyte/_internal/runtime/reuse.py add_reusable
 
@@ -37,20 +39,12 @@ def flyte2_template(name: str, module: str = "f2_tasks") -> tasks_pb2.TaskTempla
 
 
 def render_a0(template: tasks_pb2.TaskTemplate, prefix: str, raw: str) -> tasks_pb2.TaskTemplate:
-    values = {
-        "{{.input}}": f"{prefix}/inputs.pb",
-        "{{.outputPrefix}}": prefix,
-        "{{.rawOutputDataPrefix}}": raw,
-        "{{.checkpointOutputPrefix}}": f"{prefix}/_checkpoint",
-        "{{.prevCheckpointPrefix}}": "",
-        "{{.runName}}": "r1",
-        "{{.actionName}}": "a1",
-        "{{.runStartTime}}": "2026-01-02T03:04:05Z",
-    }
-    rendered = tasks_pb2.TaskTemplate()
-    rendered.CopyFrom(template)
+    """The template as the backend sends it: a Flyte 1 template's placeholders, then the run's."""
+    rendered = render(template, prefix, raw, f"{prefix}/inputs.pb")
+    run_values = {"{{.runName}}": "r1", "{{.actionName}}": "a1", "{{.runStartTime}}": "2026-01-02T03:04:05Z"}
+    args = [run_values.get(arg, arg) for arg in rendered.container.args]
     del rendered.container.args[:]
-    rendered.container.args.extend(values.get(arg, arg) for arg in template.container.args)
+    rendered.container.args.extend(args)
     return rendered
 
 

@@ -31,15 +31,26 @@ import tempfile
 import time
 from typing import Any
 
+from ...support.records import Record
 from ..errors import SYSTEM, USER, Failure, one_line
 from .request import AttemptSpec
-from .worker import STARTED, Flyte2Setup, Outcome, import_preloads, set_environ
+from .worker import Outcome, end_with_the_fork_server, import_preloads, next_attempt, set_environ
 
 # flyte reads the backend endpoint for nested calls from this variable (flyte/_initialize.py init_in_cluster).
 ENDPOINT_VARIABLE = "_U_EP_OVERRIDE"
 # What init_in_cluster and flyte's config entries read from the environment (flyte/_initialize.py, flyte/config/).
 CONFIGURATION_PREFIXES = ("_U_", "_UNION", "FLYTE", "UCTL", "EAGER_API_KEY")
 PER_ACTION_PREFIXES = ("FLYTE_INTERNAL_", "FLYTE_ATTEMPT")
+
+
+class Flyte2Setup(Record):
+    """What a Flyte 2 worker is for: its code bundle (``""``: the image's code), where it may unpack it,
+    and the backend endpoint its tasks' nested calls reach unless a run names its own."""
+
+    __slots__ = ("bundle", "scratch_base", "endpoint")
+
+    def __init__(self, bundle: str, scratch_base: str, endpoint: str | None) -> None:
+        self.bundle, self.scratch_base, self.endpoint = bundle, scratch_base, endpoint
 
 
 class LazyController:
@@ -236,6 +247,7 @@ def flyte2_worker_main(conn: Any, preload: list[str], setup: Flyte2Setup) -> Non
     the bundle (``--dest .``) on its first attempt, so no two versions share modules or files.
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stopped a0 dies; the pool records the death
+    end_with_the_fork_server()
     scratch = tempfile.mkdtemp(prefix="flytelite-flyte2-", dir=setup.scratch_base)
     if setup.bundle:
         os.chdir(scratch)
@@ -258,14 +270,7 @@ def _serve_attempts(conn: Any, flyte_runtime: Flyte2Runtime, setup: Flyte2Setup,
     if setup.endpoint:
         base_environ[ENDPOINT_VARIABLE] = setup.endpoint  # the run's environment, set over it, may name its own
     inputs_path = os.path.join(scratch, "inputs.pb")
-    while True:
-        try:
-            spec = conn.recv()
-        except EOFError:  # the server is gone
-            return
-        if spec is None:
-            return
-        conn.send(STARTED)  # from here on, a death of this worker is the attempt's failure
+    while (spec := next_attempt(conn)) is not None:
         with open(inputs_path, "wb") as file:
             file.write(spec.input_bytes)
         set_environ({**base_environ, **spec.environ})

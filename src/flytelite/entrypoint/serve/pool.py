@@ -33,7 +33,8 @@ from ..errors import SYSTEM, Failure, classify, one_line
 from ..settings import AttemptSettings
 from .code_cache import CodeCache, CodeVersion
 from .request import AttemptSpec
-from .worker import STARTED, Flyte2Setup, Outcome, worker_main
+from .flyte2_worker import Flyte2Setup, flyte2_worker_main
+from .worker import STARTED, Outcome, worker_main
 
 log = get_logger("flytelite.serve")
 
@@ -79,8 +80,11 @@ class Worker:
         context = self.pool.context
         self.conn, child_conn = context.Pipe()
         code_dir = None if self.code is None else self.code.path
-        flyte2 = None if self.flyte2 is None else Flyte2Setup(self.flyte2, self.pool.code_cache.base, self.pool.flyte2_endpoint)
-        self.process = context.Process(target=worker_main, args=(child_conn, self.pool.preload, code_dir, flyte2), name=f"flytelite-worker-{self.index}", daemon=True)
+        if self.flyte2 is None:
+            target, args = worker_main, (child_conn, self.pool.preload, code_dir)
+        else:  # a Flyte 2 worker: the only process that imports flyte
+            target, args = flyte2_worker_main, (child_conn, self.pool.preload, Flyte2Setup(self.flyte2, self.pool.code_cache.base, self.pool.flyte2_endpoint))
+        self.process = context.Process(target=target, args=args, name=f"flytelite-worker-{self.index}", daemon=True)
         self.process.start()
         child_conn.close()
         if not wait([self.conn, self.process.sentinel], timeout=self.pool.start_timeout) or not self.conn.poll():

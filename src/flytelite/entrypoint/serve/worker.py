@@ -37,16 +37,6 @@ STARTED = "started"  # the worker's acknowledgement that it took an attempt
 RUNTIME_PACKAGES = frozenset(name.partition(".")[0] for name in sys.modules)
 
 
-class Flyte2Setup(Record):
-    """What a Flyte 2 worker is for: its code bundle (``""``: the image's code), where it may unpack it,
-    and the backend endpoint its tasks' nested calls reach unless a run names its own."""
-
-    __slots__ = ("bundle", "scratch_base", "endpoint")
-
-    def __init__(self, bundle: str, scratch_base: str, endpoint: str | None) -> None:
-        self.bundle, self.scratch_base, self.endpoint = bundle, scratch_base, endpoint
-
-
 class Outcome(Record):
     """How an attempt ended, as the worker saw it; ``failure`` is ``None`` on success (and ``IgnoreOutputs``)."""
 
@@ -81,18 +71,11 @@ def use_code(code_dir: str) -> None:
     importlib.invalidate_caches()
 
 
-def worker_main(conn: Any, preload: list[str], code_dir: str | None = None, flyte2: Flyte2Setup | None = None) -> None:
+def worker_main(conn: Any, preload: list[str], code_dir: str | None = None) -> None:
     """The worker's loop: receive an :class:`AttemptSpec`, run it, send its :class:`Outcome`; ``None`` ends it.
 
     ``code_dir``: the unpacked fast-registered code this worker runs (``None``: the daemon's own).
-    ``flyte2``: this worker runs Flyte 2 attempts of one code bundle instead (:mod:`.flyte2_worker`).
     """
-    if flyte2 is not None:
-        end_with_the_fork_server()
-        from .flyte2_worker import flyte2_worker_main  # imports flyte: only in this process
-
-        flyte2_worker_main(conn, preload, flyte2)
-        return
     # SIGTERM is held between attempts: one sent as an attempt begins reaches it once the pipeline
     # can record it (accept_held_sigterm); one that arrives after the verdict is dropped (hold_sigterm).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -106,14 +89,7 @@ def worker_main(conn: Any, preload: list[str], code_dir: str | None = None, flyt
     if errors:
         return
     base_environ, base_cwd = dict(os.environ), os.getcwd()
-    while True:
-        try:
-            spec = conn.recv()
-        except EOFError:  # the server is gone
-            return
-        if spec is None:
-            return
-        conn.send(STARTED)  # from here on, a death of this worker is the attempt's failure
+    while (spec := next_attempt(conn)) is not None:
         attempt = Attempt(ExecuteArgs(**spec.options))
         attempt.input_bytes = spec.input_bytes
         outcome = run_spec(spec, attempt, base_environ, base_cwd)
@@ -122,6 +98,17 @@ def worker_main(conn: Any, preload: list[str], code_dir: str | None = None, flyt
         remove_working_directory(attempt)
         if outcome.terminated:
             return
+
+
+def next_attempt(conn: Any) -> AttemptSpec | None:
+    """The next attempt from the server, acknowledged; ``None`` when the worker is to end (or the server is gone)."""
+    try:
+        spec = conn.recv()
+    except EOFError:
+        return None
+    if spec is not None:
+        conn.send(STARTED)  # from here on, a death of this worker is the attempt's failure
+    return spec
 
 
 def end_with_the_fork_server() -> None:
