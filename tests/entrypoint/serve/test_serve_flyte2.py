@@ -317,3 +317,17 @@ def test_an_idle_flyte2_worker_is_retired_after_the_reuse_policys_idle_ttl(flyte
     assert worker_pid("at-once", 1.5) == first  # warm: the same worker
     time.sleep(2.5)
     assert worker_pid("after-idle", 60) != first  # retired meanwhile: a fresh worker
+
+
+@pytest.mark.slow
+def test_a_preload_that_imports_flyte_leaves_flyte2_workers_working(module_env: dict[str, str], tmp_path: Path) -> None:
+    """The fork server imported flyte (its background loop's thread is not copied by a fork): the worker starts it again."""
+    daemon = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE, "--preload", "f2_tasks"], {**module_env, "PYTHONPATH": str(FLYTE2_TASK_DIR)}, cwd=FLYTE2_TASK_DIR)
+    client = AgentClient(daemon.port)
+    try:
+        for index in range(2):
+            resource = run_warm(client, "add", tmp_path / f"out{index}", literal_inputs(a=index, b=1), tmp_path / "run")
+            assert resource.phase == Phase.SUCCEEDED, resource.message
+    finally:
+        client.close()
+        daemon.stop()
