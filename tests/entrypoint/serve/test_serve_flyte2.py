@@ -331,3 +331,23 @@ def test_a_preload_that_imports_flyte_leaves_flyte2_workers_working(module_env: 
     finally:
         client.close()
         daemon.stop()
+
+
+@pytest.mark.slow
+def test_a_cancelled_flyte2_attempt_is_aborted_and_its_worker_replaced(flyte2_client: AgentClient, tmp_path: Path) -> None:
+    prefix = tmp_path / "cancelled"
+    prefix.mkdir()
+    pid_file = tmp_path / "pid"
+    meta = flyte2_client.create(create_request("sleepy", str(prefix), literal_inputs(pid_file=str(pid_file), seconds=60), str(tmp_path / "run")))
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    flyte2_client.delete(meta, task_type=ACTOR_TASK_TYPE)
+    resource = flyte2_client.wait(meta, timeout=30)
+    assert resource.phase == Phase.ABORTED, resource.message
+    after = run_warm(flyte2_client, "pid", tmp_path / "after", literal_inputs(), tmp_path / "run")
+    assert after.phase == Phase.SUCCEEDED, after.message
+    from flyteidl.core import literals_pb2
+
+    new_pid = literals_pb2.LiteralMap.FromString((tmp_path / "after" / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.integer
+    assert new_pid != int(pid_file.read_text())
