@@ -20,7 +20,7 @@ import pytest
 from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
 
-from .agent_client import AgentClient, Daemon, render, task_template
+from .agent_client import AgentClient, Daemon, render, task_template, written
 from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("flyte") is None, reason="flyte (Flyte 2's SDK, the extra flytelite[flyte2]) is not installed")
@@ -50,7 +50,7 @@ def run_warm(client: AgentClient, name: str, prefix: Path, inputs, run_base: Pat
 
 def files(prefix: Path) -> dict[str, bytes]:
     """What a0 left under ``prefix``: not the inputs (the cold run's) nor the daemon's claim record."""
-    return {path.name: path.read_bytes() for path in sorted(prefix.iterdir()) if path.name != "inputs.pb" and not path.name.startswith("flytelite-serve")}
+    return {name: (prefix / name).read_bytes() for name in written(prefix) if name != "inputs.pb"}
 
 
 def warm_and_cold(client: AgentClient, env: dict[str, str], tmp_path: Path, name: str, inputs):
@@ -351,3 +351,16 @@ def test_a_cancelled_flyte2_attempt_is_aborted_and_its_worker_replaced(flyte2_cl
 
     new_pid = literals_pb2.LiteralMap.FromString((tmp_path / "after" / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.integer
     assert new_pid != int(pid_file.read_text())
+
+
+@pytest.mark.slow
+def test_execute_task_sync_answers_with_the_outputs_a0_wrote(flyte2_client: AgentClient, tmp_path: Path) -> None:
+    from flyteidl.core import literals_pb2
+
+    prefix = tmp_path / "sync"
+    prefix.mkdir()
+    resource = flyte2_client.execute_sync(create_request("add", str(prefix), literal_inputs(a=20, b=22), str(tmp_path / "run")))
+    assert resource.phase == Phase.SUCCEEDED, resource.message
+    assert resource.outputs.literals["o0"].scalar.primitive.integer == 42
+    # flyteidl2.task.Outputs is a LiteralMap on the wire: the answer is outputs.pb's content.
+    assert resource.outputs == literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes())
