@@ -364,3 +364,20 @@ def test_execute_task_sync_answers_with_the_outputs_a0_wrote(flyte2_client: Agen
     assert resource.outputs.literals["o0"].scalar.primitive.integer == 42
     # flyteidl2.task.Outputs is a LiteralMap on the wire: the answer is outputs.pb's content.
     assert resource.outputs == literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes())
+
+
+@pytest.mark.slow
+def test_an_error_that_escapes_a0_is_a_recoverable_system_error_document(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    """Inputs the task does not take: a cold a0 exits non-zero with no document (the backend sees a failed pod); warm, the
+    daemon has no pod to fail, so the worker writes the document a0 would have had to."""
+    from flyteidl.core import errors_pb2
+
+    inputs = literal_inputs(a=1, b=2)  # boom takes only a
+    resource = run_warm(flyte2_client, "boom", tmp_path / "warm", inputs, tmp_path / "run")
+    assert resource.phase == Phase.SUCCEEDED  # the task declares outputs: the backend reads the document
+    document = errors_pb2.ErrorDocument.FromString((tmp_path / "warm" / "error.pb").read_bytes())
+    assert (document.error.kind, document.error.origin) == (errors_pb2.ContainerError.RECOVERABLE, execution_pb2.ExecutionError.SYSTEM)
+    assert "Received more input values 2 than allowed by the input spec 1" in document.error.message
+    finished = cold_a0("boom", str(tmp_path / "cold"), inputs, str(tmp_path / "run"), module_env)
+    assert finished.returncode != 0 and "ValueError" in finished.stderr
+    assert files(tmp_path / "cold") == {}

@@ -119,6 +119,7 @@ class Flyte2Runtime:
         upload_error, upload_outputs = flyte_io.upload_error, flyte_io.upload_outputs
 
         async def recording_upload_error(err: Any, output_prefix: str, recoverable: bool = True) -> str:
+            """flyte's upload_error, remembering what it wrote."""
             self.error = (err, recoverable)
             return await upload_error(err, output_prefix, recoverable)
 
@@ -126,7 +127,7 @@ class Flyte2Runtime:
             await upload_outputs(outputs, output_path, max_bytes)
             self.outputs = outputs.proto_outputs.SerializeToString()
 
-        flyte_io.upload_error = taskrunner.upload_error = recording_upload_error
+        flyte_io.upload_error = taskrunner.upload_error = self._upload_error = recording_upload_error
         flyte_io.upload_outputs = taskrunner.upload_outputs = recording_upload_outputs
 
     def _run_on_loop(self, coroutine: Any) -> Any:
@@ -135,8 +136,13 @@ class Flyte2Runtime:
         finally:
             _cancel_left_tasks(self.loop)
 
-    def run(self, argv: list[str]) -> dict[str, Any] | None:
-        """``a0 argv`` in this process (the environment already set); the failure's fields, ``None`` on success."""
+    def run(self, argv: list[str], output_prefix: str) -> dict[str, Any] | None:
+        """``a0 argv`` in this process (the environment already set); the failure's fields, ``None`` on success.
+
+        An exception that escapes the entry without an error document (a cold ``a0`` would exit
+        non-zero, leaving the backend only a failed pod) is written as a recoverable SYSTEM error
+        document, so the attempt's verdict is under its prefix like any other.
+        """
         from flyte.models import is_clustered_worker_env
 
         self.error, self.outputs, self.controller = None, None, None
@@ -148,11 +154,9 @@ class Flyte2Runtime:
             escaped = exc
         finally:
             self._stop_controller()
-        if self.error is not None:
-            return _error_fields(*self.error)
-        if escaped is not None:
-            return _escaped_fields(escaped)
-        return None
+        if self.error is None and escaped is not None:
+            self._run_on_loop(self._upload_error(_escaped_error(escaped), output_prefix, True))
+        return None if self.error is None else _error_fields(*self.error)
 
     def _stop_controller(self) -> None:
         controller, self.controller = self.controller, None
@@ -225,10 +229,12 @@ def _error_fields(err: Any, recoverable: bool) -> dict[str, Any]:
     return Failure(err.code or "Unknown", err.message, "", origin, recoverable, time.time()).to_fields()
 
 
-def _escaped_fields(exc: BaseException) -> dict[str, Any]:
+def _escaped_error(exc: BaseException) -> Any:
+    from flyteidl2.core import execution_pb2
+
     status = exc.code if isinstance(exc, SystemExit) else 1
-    summary = f"a0 would exit with status {status}: {type(exc).__name__}: {one_line(exc)}"
-    return Failure(type(exc).__name__, summary, "", USER, False, time.time()).to_fields()
+    message = f"a0 would have exited with status {status}, leaving no error document: {type(exc).__name__}: {one_line(exc)}"
+    return execution_pb2.ExecutionError(code=type(exc).__name__, message=message, kind=execution_pb2.ExecutionError.SYSTEM)
 
 
 def attempt_argv(spec: AttemptSpec, inputs_path: str) -> list[str]:
@@ -275,7 +281,7 @@ def _serve_attempts(conn: Any, flyte_runtime: Flyte2Runtime, setup: Flyte2Setup,
             file.write(spec.input_bytes)
         set_environ({**base_environ, **spec.environ})
         try:
-            failure = flyte_runtime.run(attempt_argv(spec, inputs_path))
+            failure = flyte_runtime.run(attempt_argv(spec, inputs_path), spec.options["output_prefix"])
         finally:
             set_environ(base_environ)
             os.chdir(base_cwd)
