@@ -13,7 +13,7 @@ under the output prefix are flyte's. Two things a cold process pays on every cal
 
 Errors are seen as flyte writes them: ``upload_error`` and ``upload_outputs`` are wrapped so the
 worker reports the verdict without reading the prefix back. An exception that escapes the entry
-(a cold ``a0`` would exit non-zero, with or without an error document) is reported as a failure.
+without an error document (a cold ``a0`` would exit non-zero) is written as a recoverable SYSTEM one.
 A signal ends the worker as it would end a pod's ``a0``: the pool records the death as the verdict.
 
 If a fork server preload imported flyte, its background loop's thread was not copied by the fork:
@@ -255,8 +255,9 @@ def flyte2_worker_main(conn: Any, preload: list[str], setup: Flyte2Setup) -> Non
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stopped a0 dies; the pool records the death
     end_with_the_fork_server()
     scratch = tempfile.mkdtemp(prefix="flytelite-flyte2-", dir=setup.scratch_base)
-    if setup.bundle:
-        os.chdir(scratch)
+    if setup.bundle:  # the bundle's folder holds the bundle only; the inputs file stays beside it
+        os.mkdir(os.path.join(scratch, "code"))
+        os.chdir(os.path.join(scratch, "code"))
     errors: list[str] = []
     try:
         flyte_runtime = Flyte2Runtime()
