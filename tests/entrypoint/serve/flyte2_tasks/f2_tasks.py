@@ -60,3 +60,9 @@ def endpoint() -> str:
 @env.task
 def pid() -> int:
     return os.getpid()
+
+
+@env.task
+async def parent(a: int) -> int:
+    """Calls another task: its attempt builds the controller, which enqueues the child at the backend."""
+    return await add.aio(a, 1)
