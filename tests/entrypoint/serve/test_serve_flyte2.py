@@ -198,7 +198,7 @@ def test_the_reuse_policy_is_read_from_the_template(tmp_path: Path) -> None:
     request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
     spec = build_spec("a", request.template, request.inputs, request.output_prefix, request.task_execution_metadata)
     assert spec.flyte2_bundle == ""
-    assert (spec.options["idle_ttl"], spec.options["concurrency"]) == (60, 1)  # f2_tasks.env's ReusePolicy
+    assert spec.options["idle_ttl"] == 60  # f2_tasks.env's ReusePolicy
 
 
 def test_the_server_side_never_imports_flyte(tmp_path: Path) -> None:

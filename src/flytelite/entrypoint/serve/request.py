@@ -175,7 +175,7 @@ def a0_options(args: list[str], output_prefix: str, environ: dict[str, str]) -> 
     values["--inputs"] = "the request's inputs"
     a0_args = [part for name, value in values.items() for part in (name, value)] + ["--", *positional]
     bundle = values.get("--tgz") or values.get("--pkl") or ""
-    return {"runtime": "flyte2", "a0_args": a0_args, "output_prefix": output_prefix, "flyte2_bundle": bundle}
+    return {"a0_args": a0_args, "output_prefix": output_prefix, "flyte2_bundle": bundle}
 
 
 def _parse_a0(args: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -203,17 +203,15 @@ def _parse_a0(args: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def reuse_options(template: Any) -> dict[str, Any]:
-    """The reuse policy's idle time and concurrency, from the actor spec flyte writes in ``custom``."""
+    """The reuse policy's idle time, from the actor spec flyte writes in ``custom``.
+
+    Its ``parallelism`` (the policy's concurrency) is not read: a worker runs one attempt at a time.
+    """
     custom = template.custom.fields
-    if "spec" not in custom or custom.get("type") is None or custom["type"].string_value != "actor":
+    if "type" not in custom or custom["type"].string_value != "actor" or "spec" not in custom:
         return {}
-    spec = custom["spec"].struct_value.fields
-    options: dict[str, Any] = {}
-    if "ttl_seconds" in spec and spec["ttl_seconds"].HasField("number_value"):
-        options["idle_ttl"] = spec["ttl_seconds"].number_value
-    if "parallelism" in spec and spec["parallelism"].HasField("number_value"):
-        options["concurrency"] = int(spec["parallelism"].number_value)
-    return options
+    idle_ttl = custom["spec"].struct_value.fields.get("ttl_seconds")
+    return {"idle_ttl": idle_ttl.number_value} if idle_ttl is not None and idle_ttl.HasField("number_value") else {}
 
 
 @lru_cache(maxsize=1)
