@@ -174,3 +174,14 @@ def test_the_checks_catch_a_daemon_the_backend_cannot_use() -> None:
         "the workers lack _U_INSECURE=true, which the chart gives task pods",
         "flytelite calls dns:///elsewhere:8000, not the daemon's Service dns:///flytelite-serve.flyte.svc.cluster.local:8000",
     ]
+
+
+def test_the_readme_shows_the_shipped_flyte2_values() -> None:
+    import re
+
+    text = (DEPLOY.parent / "README.md").read_text()
+    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    [shown] = [block for block in blocks if isinstance(block, dict) and "enabled_plugins" in block]
+    [values] = load("flyte2-values.yaml")
+    assert shown == values
+    assert backend_config_errors(shown, load_rules()) == []
