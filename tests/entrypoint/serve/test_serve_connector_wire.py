@@ -119,19 +119,31 @@ def test_the_walk_finds_a_field_whose_wire_type_differs() -> None:
     assert "in flyteidl2" in difference and "in flyteidl (" in difference
 
 
+class _Call:
+    """What grpc hands a generic handler to find a method (grpc.HandlerCallDetails)."""
+
+    def __init__(self, method: str) -> None:
+        self.method, self.invocation_metadata = method, ()
+
+
 def test_the_served_methods_are_flyteidl2_s_with_the_compared_messages() -> None:
     from flyteidl2.connector import service_pb2
 
     from flytelite.entrypoint.serve.connector import CONNECTOR_SERVICE, METADATA_SERVICE, ConnectorServices
 
-    services = {service.full_name: service for service in service_pb2.DESCRIPTOR.services_by_name.values()}
+    services = service_pb2.DESCRIPTOR.services_by_name.values()
     # flyteidl2 defines no synchronous connector service: only these two.
-    assert set(services) == {CONNECTOR_SERVICE, METADATA_SERVICE}
-    served = {(handler._name, method) for handler in ConnectorServices(None, []).handlers() for method in handler._method_handlers}
-    served_methods = {(service, method.split("/")[-1]) for service, method in served}
-    for service, method in served_methods:
-        descriptor = services[service].methods_by_name[method]
-        assert descriptor.input_type.name in COUNTERPARTS and descriptor.output_type.name in COUNTERPARTS
-    unserved = {(service.full_name, method.name) for service in services.values() for method in service.methods} - served_methods
+    assert {service.full_name for service in services} == {CONNECTOR_SERVICE, METADATA_SERVICE}
+    handlers = ConnectorServices(None, []).handlers()  # type: ignore[arg-type]
+    served, unserved = set(), set()
+    for service in services:
+        for method in service.methods:
+            found = [h.service(_Call(f"/{service.full_name}/{method.name}")) for h in handlers]
+            (served if any(found) else unserved).add((service.full_name, method.name))
+            if any(found):
+                [rpc] = [handler for handler in found if handler is not None]
+                assert method.output_type.name in COUNTERPARTS
+                assert rpc.request_deserializer == COUNTERPARTS[method.input_type.name].FromString, method.full_name
+    assert len(served) == 5
     # Not called by the backend's connector plugin (flyteplugins/go/tasks/plugins/webapi/connector/plugin.go): UNIMPLEMENTED.
     assert unserved == {(CONNECTOR_SERVICE, "GetTaskMetrics"), (CONNECTOR_SERVICE, "GetTaskLogs")}
