@@ -81,6 +81,21 @@ def substitute_run_start_time(template: tasks_pb2.TaskTemplate, rfc3339: str) ->
     return out
 
 
+def executor_environment(run_base: str, run: str = "r1", action: str = "a1", org: str = "local") -> dict[str, str]:
+    """The variables the executor gives an action (executor/pkg/plugin/task_exec_metadata.go:120-125), no others."""
+    return {"ACTION_NAME": action, "RUN_NAME": run, "_U_RUN_BASE": run_base, "_U_ORG_NAME": org}
+
+
+def task_execution_id(task: str, project: str = "p", domain: str = "d", run: str = "r1", action: str = "a1") -> identifier_pb2.TaskExecutionIdentifier:
+    """task_exec_metadata.go:148-162: the only place project and domain reach a connector."""
+    identifier = identifier_pb2.TaskExecutionIdentifier()
+    execution = identifier.node_execution_id.execution_id
+    execution.project, execution.domain, execution.name = project, domain, run
+    identifier.node_execution_id.node_id = action
+    identifier.task_id.project, identifier.task_id.domain, identifier.task_id.name, identifier.task_id.version = project, domain, task, "v1"
+    return identifier
+
+
 def connection_from_custom(template: tasks_pb2.TaskTemplate) -> security_pb2.Connection:
     """plugin.go:171-175 with pluginmachinery/utils/marshal_utils.go:13-34: jsonpb, unknown fields allowed; no custom is an error."""
     if not template.HasField("custom"):

@@ -22,11 +22,13 @@ pytestmark = [
 ]
 
 if importlib.util.find_spec("flyte") is not None:
-    from flyteidl2.core import identifier_pb2, literals_pb2, tasks_pb2
+    from flyteidl2.core import literals_pb2, tasks_pb2
     from google.protobuf import unknown_fields
 
     from .agent_client import TASK_DIR, Daemon, task_template
-    from .connector_client import ConnectorBackend, Phase, PluginError, ResourceMetaWrapper, read_prefix, substitute_run_start_time
+    from .connector_client import (
+        ConnectorBackend, Phase, PluginError, ResourceMetaWrapper, executor_environment, read_prefix, substitute_run_start_time, task_execution_id,
+    )
     from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, flyte2_template, literal_inputs, run_environ
 
 
@@ -56,19 +58,9 @@ def inputs2(flyte1_inputs: object) -> literals_pb2.LiteralMap:
 
 
 def executor_env(run_base: Path) -> dict[str, str]:
-    """executor/pkg/plugin/task_exec_metadata.go:120-130: the variables a connector gets (project and domain: not)."""
+    """What the executor sends (project and domain: not), with the run's values the cold a0 gets too."""
     environ = run_environ(str(run_base))
-    return {name: environ[name] for name in ("ACTION_NAME", "RUN_NAME", "_U_RUN_BASE", "_U_ORG_NAME")}
-
-
-def execution_id(task: str = "f2_tasks.add") -> identifier_pb2.TaskExecutionIdentifier:
-    """task_exec_metadata.go:148-162: project and domain travel only here."""
-    identifier = identifier_pb2.TaskExecutionIdentifier()
-    execution = identifier.node_execution_id.execution_id
-    execution.project, execution.domain, execution.name = "p", "d", "r1"
-    identifier.node_execution_id.node_id = "a1"
-    identifier.task_id.project, identifier.task_id.domain, identifier.task_id.name, identifier.task_id.version = "p", "d", task, "v1"
-    return identifier
+    return executor_environment(str(run_base), environ["RUN_NAME"], environ["ACTION_NAME"], environ["_U_ORG_NAME"])
 
 
 def a0_template(name: str) -> tasks_pb2.TaskTemplate:
@@ -102,7 +94,7 @@ def test_a_flyte2_leaf_task_writes_a_cold_a0s_outputs(backend: ConnectorBackend,
     warm, cold = tmp_path / "warm", tmp_path / "cold"
     warm.mkdir()
     inputs = literal_inputs(a=3, b=4)
-    meta = backend.create(a0_template("add"), inputs2(inputs), str(warm), executor_env(tmp_path / "run"), execution_id())
+    meta = backend.create(a0_template("add"), inputs2(inputs), str(warm), executor_env(tmp_path / "run"), task_execution_id("f2_tasks.add"))
     outcome = backend.wait(meta)
     assert outcome.phase == Phase.SUCCEEDED and outcome.error is None, outcome
     assert outcome.outputs.literals["o0"].scalar.primitive.integer == 7
@@ -115,7 +107,7 @@ def test_a_flyte2_task_s_error_reaches_the_backend_as_a_cold_a0s(backend: Connec
     warm, cold = tmp_path / "warm", tmp_path / "cold"
     warm.mkdir()
     inputs = literal_inputs(a=7)
-    meta = backend.create(a0_template("boom"), inputs2(inputs), str(warm), executor_env(tmp_path / "run"), execution_id("f2_tasks.boom"))
+    meta = backend.create(a0_template("boom"), inputs2(inputs), str(warm), executor_env(tmp_path / "run"), task_execution_id("f2_tasks.boom"))
     resource = backend.get(meta)
     while resource.phase not in (Phase.SUCCEEDED, Phase.FAILED, Phase.RETRYABLE_FAILED, Phase.ABORTED):
         time.sleep(0.01)
@@ -133,7 +125,7 @@ def test_a_flyte2_task_s_error_reaches_the_backend_as_a_cold_a0s(backend: Connec
 def test_a_flytelite_task_runs_through_the_connector(backend: ConnectorBackend, tmp_path: Path) -> None:
     from .agent_client import int_inputs
 
-    meta = backend.create(flytelite_template("add"), inputs2(int_inputs(a=2, b=5)), str(tmp_path / "out"), {}, execution_id("serve_tasks.add"))
+    meta = backend.create(flytelite_template("add"), inputs2(int_inputs(a=2, b=5)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.add"))
     outcome = backend.wait(meta)
     assert outcome.phase == Phase.SUCCEEDED and outcome.error is None, outcome
     assert outcome.outputs.literals["o0"].scalar.primitive.integer == 7
@@ -149,7 +141,7 @@ def test_a_template_without_custom_never_reaches_the_connector(backend: Connecto
 def test_a_failure_without_outputs_is_a_failed_phase_with_the_message(backend: ConnectorBackend, tmp_path: Path) -> None:
     from .agent_client import int_inputs
 
-    meta = backend.create(flytelite_template("fail_without_outputs"), inputs2(int_inputs(a=3)), str(tmp_path / "out"), {}, execution_id("serve_tasks.fail_without_outputs"))
+    meta = backend.create(flytelite_template("fail_without_outputs"), inputs2(int_inputs(a=3)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.fail_without_outputs"))
     outcome = backend.wait(meta)
     assert outcome.phase in (Phase.FAILED, Phase.RETRYABLE_FAILED), outcome
     assert outcome.message.startswith("failed to run the job: ") and len(outcome.message) > len("failed to run the job: ")
@@ -161,8 +153,8 @@ def test_a_second_create_for_the_same_prefix_is_the_same_attempt(backend: Connec
     prefix = tmp_path / "out"
     counter = tmp_path / "runs"
     template, inputs = flytelite_template("count_runs"), inputs2(int_inputs(path=str(counter), seconds=0.5))
-    first = backend.create(template, inputs, str(prefix), {}, execution_id("serve_tasks.count_runs"))
-    second = backend.create(template, inputs, str(prefix), {}, execution_id("serve_tasks.count_runs"))
+    first = backend.create(template, inputs, str(prefix), {}, task_execution_id("serve_tasks.count_runs"))
+    second = backend.create(template, inputs, str(prefix), {}, task_execution_id("serve_tasks.count_runs"))
     assert second.resource_meta == first.resource_meta
     outcome = backend.wait(second)
     assert outcome.phase == Phase.SUCCEEDED and outcome.error is None, outcome
@@ -173,7 +165,7 @@ def test_delete_stops_a_running_attempt(backend: ConnectorBackend, tmp_path: Pat
     from .agent_client import int_inputs
 
     pid_file = tmp_path / "pid"
-    meta = backend.create(flytelite_template("sleep_after_writing_pid"), inputs2(int_inputs(path=str(pid_file), seconds=60.0)), str(tmp_path / "out"), {}, execution_id())
+    meta = backend.create(flytelite_template("sleep_after_writing_pid"), inputs2(int_inputs(path=str(pid_file), seconds=60.0)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.sleep_after_writing_pid"))
     deadline = time.monotonic() + 60
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.01)
