@@ -53,15 +53,15 @@ class Outcome:
         return f"Outcome({Phase.Phase.Name(self.phase)}, {self.message!r}, error={self.error})"
 
 
-def render_args(args: list[str], prefix: str, raw: str, namespace: str) -> list[str]:
-    """template.go:82-158: the values one Render call puts in the args (a first attempt's)."""
+def render_args(args: list[str], prefix: str, inputs_uri: str, namespace: str) -> list[str]:
+    """template.go:82-158 with the paths of a first attempt (executor/pkg/plugin/task_exec_context.go:128-160)."""
     values = {
-        "input": f"{prefix}/inputs.pb",  # inputs are written beside the outputs: ioutils/paths.go:21-24
+        "input": inputs_uri,  # the action's inputUri; the daemon takes the inputs from the request
         "output_prefix": prefix,
-        "input_prefix": prefix,
-        "raw": raw,
-        "prev_checkpoint": '""',  # template.go:97-100, no previous attempt
-        "checkpoint": f"{prefix}/_flytecheckpoints",
+        "input_prefix": inputs_uri.rsplit("/", 1)[0],
+        "raw": prefix,  # NewRawOutputPaths(ctx, outputPrefix): task_exec_context.go:147
+        "prev_checkpoint": '""',  # template.go:97-100: none before attempt 2 (task_exec_context.go:149-158)
+        "checkpoint": f"{prefix}/_flytecheckpoints",  # ioutils/paths.go:28-36
     }
     out = []
     for arg in args:
@@ -131,13 +131,13 @@ class ConnectorBackend:
 
     def create(
         self, template: tasks_pb2.TaskTemplate, inputs: literals_pb2.LiteralMap, prefix: str, environment: dict[str, str],
-        execution_id: identifier_pb2.TaskExecutionIdentifier | None = None, namespace: str = "p-d",
+        execution_id: identifier_pb2.TaskExecutionIdentifier | None = None, namespace: str = "p-d", inputs_uri: str = "",
     ) -> ResourceMetaWrapper:  # fmt: skip
         """plugin.go:131-232."""
         rendered = tasks_pb2.TaskTemplate()
         rendered.CopyFrom(template)
         if rendered.HasField("container"):  # plugin.go:143-160
-            args = render_args(list(rendered.container.args), prefix, f"{prefix}-raw", namespace)
+            args = render_args(list(rendered.container.args), prefix, inputs_uri or f"{prefix}-inputs/inputs.pb", namespace)
             del rendered.container.args[:]
             rendered.container.args.extend(args)
         category = connector_pb2.TaskCategory(name=template.type, version=template.task_type_version)  # plugin.go:163
