@@ -64,7 +64,10 @@ def build_spec(attempt_id: str, template: Any, inputs: Any, output_prefix: str, 
     if not output_prefix:
         raise InvalidRequest("the request has no output_prefix")
     if is_a0_template(template):
-        environ = {env.key: env.value for env in template.container.env}
+        # A pod gets the identity variables (project, domain...) from its task execution id; a connector
+        # only the id (flyteplugins/go/tasks/pluginmachinery/flytek8s/k8s_resource_adds.go:42-77 on main).
+        environ = identity_environ(metadata.task_execution_id) if metadata.HasField("task_execution_id") else {}
+        environ.update((env.key, env.value) for env in template.container.env)
         environ.update(metadata.environment_variables)
         options = a0_options(list(template.container.args), output_prefix, environ)
         options.update(reuse_options(template))

@@ -1,9 +1,10 @@
-"""The gRPC side of ``flytelite serve``: Flyte's agent services and the health protocol.
+"""The gRPC side of ``flytelite serve``: Flyte's agent services, Flyte 2's connector services, health.
 
 ``CreateTask`` queues the attempt and returns at once; ``GetTask`` reports its phase; a successful
 attempt reports no outputs, so the backend reads ``outputs.pb`` from the output prefix, as it does
 after a pod. ``ExecuteTaskSync`` runs the attempt while the stream is open and answers with the
-outputs. Nothing here runs user code: that happens in :mod:`.pool`'s workers.
+outputs. Flyte 2's connector services (:mod:`.connector`) answer with the same attempts. Nothing
+here runs user code: that happens in :mod:`.pool`'s workers.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ...support.records import Record
 from .. import verdict
 from ..errors import fill_agent_error, one_line
 from .attempts import Answer, InvalidMeta, Liveness, ResourceMeta, answer_for_verdict, answer_from_storage, read_claim, write_claim
+from .connector import CONNECTOR_SERVICE, METADATA_SERVICE, ConnectorServices
 from .pool import AttemptState, PoolError, WorkerPool
 from .request import AttemptSpec, InvalidRequest, build_spec
 
@@ -315,7 +317,7 @@ def _identity(state: AttemptState) -> dict[str, str]:
     return {"attempt": spec.attempt_id, "execution": spec.execution, "task": spec.task}
 
 
-_SERVICES = ("", "flyteidl.service.AsyncAgentService", "flyteidl.service.SyncAgentService", "flyteidl.service.AgentMetadataService")
+_SERVICES = ("", "flyteidl.service.AsyncAgentService", "flyteidl.service.SyncAgentService", "flyteidl.service.AgentMetadataService", CONNECTOR_SERVICE, METADATA_SERVICE)
 
 
 class Running(Record):
@@ -353,6 +355,7 @@ def start_server(config: ServeConfig) -> Running:
     agent_pb2_grpc.add_AsyncAgentServiceServicer_to_server(services, server)
     agent_pb2_grpc.add_SyncAgentServiceServicer_to_server(services, server)
     agent_pb2_grpc.add_AgentMetadataServiceServicer_to_server(services, server)
+    server.add_generic_rpc_handlers(ConnectorServices(services, [*config.task_types, *config.sync_task_types]).handlers())
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     # No worker left: NOT_SERVING, so that Kubernetes restarts the pod.
