@@ -571,3 +571,27 @@ def test_deck_fields_take_flytekit_names_and_refuse_others():
     assert task(f).deck_fields == tuple(DeckField)  # flytekit 1.16's default: all five
     with pytest.raises(ValueError, match=r"deck_fields: 'Inputs' is not a deck field; use DeckField.INPUT, DeckField.OUTPUT"):
         task(deck_fields=("Inputs",))(f)
+
+
+def test_a_reusable_tasks_template_carries_an_empty_custom_and_a_plain_ones_none():
+    # Flyte 2's connector plugin refuses a template without custom (flyte main, webapi/connector/plugin.go:171-175).
+    from flytelite.model.template import SerializationSettings, to_task_template
+
+    settings = SerializationSettings({"default": "ghcr.io/acme/app:1"}, project="p", domain="d", version="v1")
+
+    @task(reusable=True)
+    def warm(a: int) -> int:
+        return a
+
+    @task(reusable=True, sync=True)
+    def warm_sync(a: int) -> int:
+        return a
+
+    @task
+    def plain(a: int) -> int:
+        return a
+
+    for reusable in (warm, warm_sync):
+        template = to_task_template(reusable, settings)
+        assert template.HasField("custom") and not template.custom.fields
+    assert not to_task_template(plain, settings).HasField("custom")

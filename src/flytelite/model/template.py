@@ -16,7 +16,7 @@ from flyteidl.core import identifier_pb2, security_pb2, tasks_pb2
 from .. import __version__
 from ..support.records import Record
 from .contract import BaseTask
-from .tasks import check_reusable
+from .tasks import REUSABLE_SYNC_TASK_TYPE, REUSABLE_TASK_TYPE, check_reusable
 
 EXECUTE_PLACEHOLDER_ARGS = [
     "--inputs",
@@ -215,6 +215,10 @@ def to_task_template(task: BaseTask, settings: SerializationSettings) -> tasks_p
     custom = task.config.custom()
     if custom:
         template.custom.update(custom)
+    elif task.task_type in (REUSABLE_TASK_TYPE, REUSABLE_SYNC_TASK_TYPE):
+        # Flyte 2's connector plugin reads a Connection from custom and fails a template without one
+        # (flyte main, webapi/connector/plugin.go:171-175; marshal_utils.go:19-22); Flyte 1's agent plugin ignores it.
+        template.custom.SetInParent()
     command_fn: Callable[[SerializationSettings], list[str]] = task.command_fn or (lambda s: default_command(task, s))
     container = template.container
     container.image = resolve_image(task.container_image, settings.images)

@@ -68,10 +68,8 @@ def a0_template(name: str) -> tasks_pb2.TaskTemplate:
 
 
 def flytelite_template(name: str) -> tasks_pb2.TaskTemplate:
-    """A flytelite task's template given a ``custom`` (``{}``): without one the plugin fails Create (see below)."""
-    template = flyte2(task_template(name))
-    template.custom.SetInParent()
-    return template
+    """A reusable flytelite task's template, as ``flytelite serialize`` writes it (with an empty ``custom``: see below)."""
+    return flyte2(task_template(name))
 
 
 def leftover_fields(message: object) -> list[int]:
@@ -132,9 +130,13 @@ def test_a_flytelite_task_runs_through_the_connector(backend: ConnectorBackend, 
 
 
 def test_a_template_without_custom_never_reaches_the_connector(backend: ConnectorBackend, tmp_path: Path) -> None:
-    # plugin.go:171-175: flytelite's own templates carry no custom; Flyte 2's plugin refuses them before CreateTask.
+    # plugin.go:171-175: Flyte 2's plugin refuses a template without custom before CreateTask, so a reusable
+    # flytelite task's template carries an empty one.
+    template = flyte2(task_template("add"))
+    assert template.HasField("custom") and not template.custom.fields
+    template.ClearField("custom")
     with pytest.raises(PluginError, match="nil Struct Object passed"):
-        backend.create(flyte2(task_template("add")), literals_pb2.LiteralMap(), str(tmp_path / "out"), {})
+        backend.create(template, literals_pb2.LiteralMap(), str(tmp_path / "out"), {})
     assert not (tmp_path / "out").exists()
 
 
