@@ -21,6 +21,7 @@ import tarfile
 import zlib
 from typing import Callable
 
+from ..io import FlyteliteError
 from ..support.records import Record
 
 MAX_COMPONENT_BYTES = 255
@@ -31,7 +32,7 @@ DEFAULT_MAX_MEMBERS = 100_000
 _COPY_CHUNK = 1 << 20
 
 
-class ArchiveRejected(Exception):
+class ArchiveRejected(FlyteliteError):
     """An archive member breaks a rule; the message names the member and the rule."""
 
     def __init__(self, member: str, rule: str) -> None:

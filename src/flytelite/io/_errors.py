@@ -1,7 +1,16 @@
 from __future__ import annotations
 
 
-class StorageError(Exception):
+class FlyteliteError(Exception):
+    """The common base of every exception flytelite raises (``support/exceptions.py`` draws the tree).
+
+    It lives here, in ``io``, because ``io`` is the bottom of the import graph: every layer may
+    import it, so each class derives from it where it is defined. Classes that callers have long
+    caught as a builtin (``TypeError``, ``ValueError``...) keep that builtin as a second base.
+    """
+
+
+class StorageError(FlyteliteError):
     """A storage operation failed.
 
     ``transient`` says whether retrying the attempt may help (a refused connection, a 5xx, a time-out)
