@@ -24,6 +24,7 @@ checks that it lists every class)::
         ├── RecoverableException            support/exceptions   USER, recoverable (also FlyteRecoverableException)
         ├── TaskError                       support/exceptions   described by its raiser: origin, recoverable, code
         ├── StorageError                    io/_errors           SYSTEM; recoverable when ``transient``
+        ├── MalformedVariable (ValueError)  io/variables         a storage or logging variable that is not of its kind
         ├── LiteralMismatch                 types/_base          a literal does not fit its type (inside the type engine)
         ├── InterfaceMismatch (TypeError)   types/_base          named inputs or outputs do not fit the interface: USER
         ├── UnsupportedType (TypeError)     types/_base          a type the engine cannot carry: USER
