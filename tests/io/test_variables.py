@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -16,15 +17,21 @@ from flytelite.support import logs
 SRC = Path(flytelite.__file__).parent
 
 
-def _modules_naming(name: str) -> list[str]:
-    """The source files holding ``name`` as a string constant (docstrings mention names; they define none)."""
-    found = []
+@functools.cache
+def _string_constants() -> dict[str, set[str]]:
+    """Each string constant in ``src/flytelite`` (docstrings aside: they mention names, define none) -> the files holding it."""
+    found: dict[str, set[str]] = {}
     for path in sorted(SRC.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {id(node.body[0].value) for node in ast.walk(tree) if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and ast.get_docstring(node) is not None}
-        if any(isinstance(n, ast.Constant) and n.value == name and id(n) not in docstrings for n in ast.walk(tree)):
-            found.append(str(path.relative_to(SRC)))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                found.setdefault(node.value, set()).add(str(path.relative_to(SRC)))
     return found
+
+
+def _modules_naming(name: str) -> list[str]:
+    return sorted(_string_constants().get(name, ()))
 
 
 @pytest.mark.parametrize("variable", [*variables.VARIABLES, *logs.VARIABLES], ids=lambda v: v.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 from pathlib import Path
 
@@ -19,6 +20,7 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
 def _exception_classes() -> dict[str, type]:
     """Every class defined at module level in ``src/flytelite`` that is an exception, by qualified name."""
     found: dict[str, type] = {}
