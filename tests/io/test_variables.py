@@ -12,7 +12,7 @@ import flytelite
 from flytelite.entrypoint.settings import VARIABLES
 from flytelite.io import variables
 from flytelite.io._retry import Budget
-from flytelite.support import logs
+from flytelite.support import logs, redact
 
 SRC = Path(flytelite.__file__).parent
 
@@ -34,9 +34,11 @@ def _modules_naming(name: str) -> list[str]:
     return sorted(_string_constants().get(name, ()))
 
 
-@pytest.mark.parametrize("variable", [*variables.VARIABLES, *logs.VARIABLES], ids=lambda v: v.name)
-def test_each_storage_and_logging_variable_is_defined_in_one_module(variable: variables.Variable) -> None:
-    home = "io/variables.py" if variable in variables.VARIABLES else "support/logs.py"
+HOMES = {"io/variables.py": variables.VARIABLES, "support/logs.py": logs.VARIABLES, "support/redact.py": redact.VARIABLES}
+
+
+@pytest.mark.parametrize("home,variable", [(home, v) for home, table in HOMES.items() for v in table], ids=lambda x: getattr(x, "name", x))
+def test_each_storage_logging_and_secrets_variable_is_defined_in_one_module(home: str, variable: variables.Variable) -> None:
     assert _modules_naming(variable.name) == [home]
     assert variable in VARIABLES  # the settings table is composed from the definition itself
 

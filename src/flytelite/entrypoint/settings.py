@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from ..io import variables as io_variables
 from ..io.variables import Variable
-from ..support import logs
+from ..support import logs, redact
 from ..support.records import Record
 
 
@@ -33,6 +33,8 @@ TERMINATION_GRACE_S = Variable("FLYTELITE_TERMINATION_GRACE_S", "20", "seconds a
 OFFLOAD_MIN_MB = Variable("_F_L_MIN_SIZE_MB", "unset", "outputs of this size or more are offloaded beside `outputs.pb`")
 OFFLOAD_MAX_MB = Variable("_F_L_MAX_SIZE_MB", "1000", "outputs larger than this fail the attempt (with offloading on)")
 RUNTIME_PACKAGES = Variable("_F_RUNTIME_PACKAGES", "unset", "packages pip installs before the task is loaded")
+ARCHIVE_MAX_MEMBERS = Variable("FLYTELITE_ARCHIVE_MAX_MEMBERS", "100000", "most members of a fast-execute archive")
+ARCHIVE_MAX_MB = Variable("FLYTELITE_ARCHIVE_MAX_MB", "1024", "most MiB a fast-execute archive unpacks to")
 PDB = Variable("FLYTELITE_PDB", "false", "`true`: a post-mortem debugger on the user's exception when stdin is a terminal (`execute --pdb`)")
 
 VARIABLES: tuple[Variable, ...] = (
@@ -45,14 +47,12 @@ VARIABLES: tuple[Variable, ...] = (
     RUNTIME_PACKAGES,
     PDB,
     Variable("FLYTE_USE_OLD_DC_FORMAT", "false", "`true`: dataclasses, pydantic models and dicts are written as the pre-1.14 JSON Struct, as flytekit does"),
-    Variable("FLYTELITE_ARCHIVE_MAX_MEMBERS", "100000", "most members of a fast-execute archive"),
-    Variable("FLYTELITE_ARCHIVE_MAX_MB", "1024", "most MiB a fast-execute archive unpacks to"),
+    ARCHIVE_MAX_MEMBERS,
+    ARCHIVE_MAX_MB,
     Variable("FLYTELITE_SERIALIZATION_SETTINGS", "unset", "a dynamic task's settings for its sub-tasks' templates (written by `serialize`)"),
     *logs.VARIABLES,
     *io_variables.VARIABLES,
-    Variable("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_", "prefix of secrets mounted as variables"),
-    Variable("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets", "folder of secrets mounted as files"),
-    Variable("FLYTE_SECRETS_FILE_PREFIX", "empty", "prefix of a secret's file name"),
+    *redact.VARIABLES,
     Variable("BATCH_JOB_ARRAY_INDEX_OFFSET", "0", "a map subtask's first element"),
     Variable("BATCH_JOB_ARRAY_INDEX_VAR_NAME", "unset", "the variable holding a map subtask's index"),
 )

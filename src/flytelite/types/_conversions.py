@@ -6,8 +6,7 @@ it they use a private local folder.
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any, Iterator
+from typing import Any
 
 from flyteidl.core import literals_pb2
 
@@ -38,24 +37,29 @@ def to_python(lit: Literal, py_type: Any, blobs: BlobPaths | None = None) -> Any
         return codec_for(py_type).decode(lit)
 
 
-@contextlib.contextmanager
-def converting(label: str) -> Iterator[None]:
+class converting:  # lower case: it reads as a phrase, ``with converting("input 'a'"):``
     """Convert the value named ``label`` (``"input 'a'"``): what goes wrong is an :class:`InterfaceMismatch`.
 
     A :class:`LiteralMismatch` is the engine's own finding. A ``TypeError`` or ``ValueError`` that is
     not flytelite's comes from code the value's type runs (a dataclass's ``__post_init__``, a registered
     codec, numpy or pyarrow refusing the data): the value is at fault, and the cause stays chained so
     that the error document shows the user's frames. flytelite's other exceptions (a storage failure,
-    malformed bytes) pass unchanged.
+    malformed bytes) pass unchanged. (A class, not a generator: no frame of ``contextlib`` in a traceback.)
     """
-    try:
-        yield
-    except LiteralMismatch as exc:
-        raise InterfaceMismatch(f"{label}: {exc}") from None
-    except FlyteliteError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise InterfaceMismatch(f"{label}: {type(exc).__name__}: {exc}") from exc
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or isinstance(exc, FlyteliteError) and not isinstance(exc, LiteralMismatch):
+            return
+        if isinstance(exc, LiteralMismatch):
+            raise InterfaceMismatch(f"{self.label}: {exc}") from None
+        if isinstance(exc, (TypeError, ValueError)):
+            raise InterfaceMismatch(f"{self.label}: {type(exc).__name__}: {exc}") from exc
 
 
 def encode_literals(
