@@ -5,9 +5,12 @@ pipeline and the verdict read it rather than the environment. A :class:`Variable
 beside the code that reads it, and this table is composed from those definitions where the module
 can be imported from here: the storage layer's (``io/variables.py``, parsed once per set of values
 by ``io.variables.current()``; the credentials are ``io/credentials.py``'s, the clouds'
-configuration ``io/_cloud_config.py``'s and the README's storage table) and logging's
-(``support/logs.py``). The other rows are read where they act: the secrets' (``runtime/context.py``), map tasks' (``model/map_task.py``),
-fast-execute's archive limits (``archive.py``). The identity variables are
+configuration ``io/_cloud_config.py``'s and the README's storage table), logging's
+(``support/logs.py``) and the mounted secrets' (``support/redact.py``, read by
+``runtime/context.py`` too). The rows defined here are the attempt's, fast-execute's archive limits
+(read by ``archive.py``) and those read by modules that cannot import ``io`` or whose import would
+cost the start-up path: map tasks' (``model/map_task.py``), the dynamic task's settings
+(``model/dynamic.py``) and the old dataclass format (``types/_structured.py``). The identity variables are
 ``runtime/context.py``'s ``EXECUTION_VARIABLES`` and ``TASK_VARIABLES``. The README's table of
 variables is checked against :data:`VARIABLES` by a test.
 """
