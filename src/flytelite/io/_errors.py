@@ -15,6 +15,9 @@ class StorageError(FlyteliteError):
 
     ``transient`` says whether retrying the attempt may help (a refused connection, a 5xx, a time-out)
     or not (a missing object, a denied access). Messages name the URI and never carry credentials.
+    Each backend maps its client's exception by class first (``_obstore._storage_error``,
+    ``_fsspec._error``, ``_local``); the message text is read only where a class says too little, as
+    ``_obstore._storage_error`` lists.
     """
 
     def __init__(self, message: str, uri: str, *, transient: bool) -> None:
