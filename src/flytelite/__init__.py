@@ -33,6 +33,7 @@ _EXPORTS = {
     "RecoverableException": "flytelite.support.exceptions",
     "FlyteRecoverableException": "flytelite.support.exceptions",
     "TaskError": "flytelite.support.exceptions",
+    "FlyteliteError": "flytelite.support.exceptions",
     "File": "flytelite.types.files",
     "Directory": "flytelite.types.files",
     "FlyteFile": "flytelite.types.files",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import flytelite
 import pytest
-from flyteidl.core import errors_pb2, execution_pb2
+from flyteidl.core import errors_pb2, execution_pb2, literals_pb2
 
 USER = execution_pb2.ExecutionError.ErrorKind.USER
 SYSTEM = execution_pb2.ExecutionError.ErrorKind.SYSTEM
@@ -147,6 +147,25 @@ def test_wrong_literal_type_for_an_input(ep):
     assert error.origin == USER
     first = error.message.splitlines()[0]
     assert "'a'" in first and "expected int" in first and "'four'" in first and "string" in first
+
+
+def test_input_refused_by_the_users_own_constructor_is_the_users_fault(ep):
+    # A dataclass input whose __post_init__ raises ValueError: the data is at fault, not flytelite (a
+    # retry reads the same data). The type engine names the input; the user's frame stays in the body.
+    import msgpack
+
+    value = literals_pb2.Literal()
+    value.scalar.binary.value = msgpack.packb({"value": -3})
+    value.scalar.binary.tag = "msgpack"
+    ep.write_inputs(literals_pb2.LiteralMap(literals={"p": value}))
+    result = ep.execute("refused_inputs", "takes_positive")
+    assert result.returncode == 0, result.describe()
+    error = result.error()
+    assert (error.origin, error.kind, error.code) == (USER, NON_RECOVERABLE, "USER:RuntimeError")
+    first, _, body = error.message.partition("\n")
+    assert "'p'" in first and "ValueError: Positive needs a value above 0, got -3" in first
+    assert f'File "{TASK_DIR / "refused_inputs.py"}"' in body and "__post_init__" in body
+    assert_no_bare_traceback(result)
 
 
 # --- the task cannot be loaded ----------------------------------------------------------------

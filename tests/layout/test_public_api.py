@@ -26,6 +26,7 @@ PUBLIC = [
     "FlyteDirectory",
     "FlyteFile",
     "FlyteRecoverableException",
+    "FlyteliteError",
     "GPUAccelerator",
     "HashMethod",
     "IgnoreOutputs",

@@ -21,17 +21,17 @@ import tarfile
 import zlib
 from typing import Callable
 
+from ..io import FlyteliteError
 from ..support.records import Record
+from .settings import ARCHIVE_MAX_MB, ARCHIVE_MAX_MEMBERS
 
 MAX_COMPONENT_BYTES = 255
 MAX_PATH_BYTES = 4095
 MAX_LINK_HOPS = 40
-DEFAULT_MAX_MB = 1024
-DEFAULT_MAX_MEMBERS = 100_000
 _COPY_CHUNK = 1 << 20
 
 
-class ArchiveRejected(Exception):
+class ArchiveRejected(FlyteliteError):
     """An archive member breaks a rule; the message names the member and the rule."""
 
     def __init__(self, member: str, rule: str) -> None:
@@ -50,8 +50,8 @@ class Limits(Record):
     @classmethod
     def from_env(cls) -> Limits:
         env = os.environ
-        max_mb = int(env.get("FLYTELITE_ARCHIVE_MAX_MB", DEFAULT_MAX_MB))
-        return cls(max_mb << 20, int(env.get("FLYTELITE_ARCHIVE_MAX_MEMBERS", DEFAULT_MAX_MEMBERS)))
+        max_mb = int(env.get(ARCHIVE_MAX_MB.name, ARCHIVE_MAX_MB.default))
+        return cls(max_mb << 20, int(env.get(ARCHIVE_MAX_MEMBERS.name, ARCHIVE_MAX_MEMBERS.default)))
 
 
 DIR, FILE, LINK = "dir", "file", "link"
@@ -180,12 +180,12 @@ def check_archive(archive: tarfile.TarFile, dest: str, limits: Limits) -> list[t
     plan, members, total = _Plan(dest), [], 0
     for member in archive:
         if len(members) >= limits.max_members:
-            raise ArchiveRejected(member.name, f"is past the limit of {limits.max_members} members (FLYTELITE_ARCHIVE_MAX_MEMBERS)")
+            raise ArchiveRejected(member.name, f"is past the limit of {limits.max_members} members ({ARCHIVE_MAX_MEMBERS.name})")
         relative = _relative_name(member, dest)
         total += member.size if member.isreg() else 0
         if total > limits.max_bytes:
             limit_mb = limits.max_bytes >> 20
-            raise ArchiveRejected(member.name, f"takes the unpacked size past the limit of {limit_mb} MiB (FLYTELITE_ARCHIVE_MAX_MB)")
+            raise ArchiveRejected(member.name, f"takes the unpacked size past the limit of {limit_mb} MiB ({ARCHIVE_MAX_MB.name})")
         _plan_member(plan, member, relative)
         members.append((member, relative))
     for member, relative in members:

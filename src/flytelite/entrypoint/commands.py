@@ -78,7 +78,7 @@ def _unset_identity(key: str, packaged: bool) -> str:
 @cli.command()
 @click.argument("targets", nargs=-1, required=True)
 @click.option("-o", "--output", default=None, help="An empty or new folder for the TaskTemplate files.")
-@click.option("--package", "package_path", default=None, help="Write the .tgz that `flytectl register files` takes instead.")
+@click.option("--package", "bundle_path", default=None, help="Write the .tgz that `flytectl register files` takes instead.")
 @click.option("--image", "images", multiple=True, required=True, help="The default image uri, or name=uri for {{.image.name.*}}.")
 @click.option("--fast", is_flag=True, help="Run through fast-execute (code shipped as an archive).")
 @click.option("--source", default=".", show_default=True, help="With --package --fast: the folder whose code the package carries.")
@@ -86,7 +86,7 @@ def _unset_identity(key: str, packaged: bool) -> str:
 @click.option("--domain", default=None)
 @click.option("--version", default=None)
 def serialize(
-    targets: tuple[str, ...], output: str | None, package_path: str | None, images: tuple[str, ...], fast: bool, source: str, project: str | None, domain: str | None, version: str | None
+    targets: tuple[str, ...], output: str | None, bundle_path: str | None, images: tuple[str, ...], fast: bool, source: str, project: str | None, domain: str | None, version: str | None
 ) -> None:
     """Write one TaskTemplate per task of a file or module (`serialize tasks.py -o out --image repo/img:1`), or with
     `--package flyte-package.tgz` the task, workflow and launch plan files of one or more modules for `flytectl register files`."""
@@ -94,28 +94,28 @@ def serialize(
     from .local_run import import_target
     from .serialize import parse_images, serialize_module
 
-    if (output is None) == (package_path is None):
+    if (output is None) == (bundle_path is None):
         raise click.UsageError("give either -o <folder> (TaskTemplate files) or --package <file.tgz> (for flytectl register files)")
     if output is not None and len(targets) > 1:
         raise click.UsageError("-o writes the tasks of one module: give one file or module (--package takes several)")
     identity = {
-        key: value if value is not None else _unset_identity(key, packaged=package_path is not None)
+        key: value if value is not None else _unset_identity(key, packaged=bundle_path is not None)
         for key, value in (("project", project), ("domain", domain), ("version", version))
     }
     try:
         settings = SerializationSettings(parse_images(images), fast=fast, **identity)
         modules = [import_target(target)[0] for target in targets]
-        if package_path is not None:
-            from .registration import write_package
+        if bundle_path is not None:
+            from .registration import write_registration_bundle
 
-            written = write_package(modules, package_path, settings, source if fast else None)
+            written = write_registration_bundle(modules, bundle_path, settings, source if fast else None)
         else:
             written = serialize_module(modules[0], output, settings)  # type: ignore[arg-type]
     except click.UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - every failure here is the author's to fix: say what it is
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
-    click.echo(f"wrote {len(written)} file(s) to {package_path or output}: {', '.join(written)}")
+    click.echo(f"wrote {len(written)} file(s) to {bundle_path or output}: {', '.join(written)}")
 
 
 @cli.command()

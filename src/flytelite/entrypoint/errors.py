@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..support.records import Record
 from ..support.redact import redact
 from ..support.exceptions import RecoverableException, TaskError, TerminatedError
-from ..io import StorageError
+from ..io import FlyteliteError, StorageError
 
 if TYPE_CHECKING:
     import traceback
@@ -49,7 +49,7 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 _IMPORTLIB_DIR = os.path.dirname(importlib.__file__) + os.sep
 
 
-class UserCodeError(Exception):
+class UserCodeError(FlyteliteError):
     """Raised by a pipeline step when the user's code or data is at fault; wraps the cause."""
 
     def __init__(self, summary: str, cause: BaseException) -> None:

@@ -15,7 +15,13 @@ from typing import Callable, Mapping
 from flyteidl.core import interface_pb2, literals_pb2
 from google.protobuf import json_format
 
+from ..io import FlyteliteError
+
 _MB = 1024 * 1024
+
+
+class OutputTooLarge(FlyteliteError, ValueError):
+    """An output over ``_F_L_MAX_SIZE_MB``: the task's data is at fault."""
 
 
 def literal_hash(lit: literals_pb2.Literal) -> str:
@@ -35,7 +41,7 @@ def offload_large_literals(
     for name, data in output_literals.items():
         size = len(data)
         if size >= max_mb * _MB:
-            raise ValueError(f"output '{name}' is {size} bytes, over the limit of {max_mb} MB (_F_L_MAX_SIZE_MB)")
+            raise OutputTooLarge(f"output '{name}' is {size} bytes, over the limit of {max_mb} MB (_F_L_MAX_SIZE_MB)")
         if size < min_mb * _MB:
             continue
         filename = f"{name}_offloaded_metadata.pb"

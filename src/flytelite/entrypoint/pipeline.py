@@ -228,14 +228,14 @@ def fetch_inputs(attempt: Attempt) -> None:
 
 @step("decoding inputs")
 def decode_inputs(attempt: Attempt) -> None:
-    from ..types import MalformedLiteral
+    from ..types import InterfaceMismatch, MalformedLiteral, UnsupportedType
 
     try:
         attempt.inputs = attempt.task.decode_inputs(attempt.input_bytes, attempt.blob_paths())
     except MalformedLiteral as exc:
         size = len(attempt.input_bytes or b"")
         raise TaskError(f"the inputs file {attempt.args.inputs} is not a LiteralMap ({size} bytes): {exc}", origin="SYSTEM") from exc
-    except TypeError as exc:
+    except (InterfaceMismatch, UnsupportedType) as exc:
         raise UserCodeError(f"the inputs do not fit {attempt.task.name}: {exc}", exc) from exc
     attempt.input_bytes = None  # decoded: a large input must not be held twice while the task runs
 
@@ -264,13 +264,15 @@ def _run_or_compile(attempt: Attempt) -> None:
 
 @step("encoding outputs")
 def encode_outputs(attempt: Attempt) -> None:
+    from ..types import InterfaceMismatch, UnsupportedType
+
     task = attempt.task
     if attempt.futures is not None:
         return
     try:
         attempt.outputs = task.python_interface.pack_outputs(attempt.rval)
         attempt.output_literals = task.encode_outputs(attempt.outputs, attempt.blob_paths())
-    except (TypeError, ValueError) as exc:
+    except (InterfaceMismatch, UnsupportedType) as exc:
         raise UserCodeError(f"the outputs of {attempt.task.name} do not fit its interface: {exc}", exc) from exc
 
 
@@ -279,14 +281,14 @@ def offload_outputs(attempt: Attempt) -> None:
     settings = attempt.settings
     if settings.offload_min_mb is None or attempt.futures is not None:
         return
-    from .offload import offload_large_literals
+    from .offload import OutputTooLarge, offload_large_literals
 
     output_types = attempt.task.interface.outputs.variables
     try:
         attempt.offloaded = offload_large_literals(
             attempt.output_literals, output_types, attempt.output_uri, settings.offload_min_mb, settings.offload_max_mb
         )
-    except ValueError as exc:
+    except OutputTooLarge as exc:
         raise UserCodeError(f"an output of {attempt.task.name} is too large: {exc}", exc) from exc
 
 

@@ -160,8 +160,9 @@ def file_names(messages: list[Any]) -> list[str]:
     return names
 
 
-def write_package(modules: list[Any], output: str, settings: SerializationSettings, source: str | None) -> list[str]:
-    """Write the ``.tgz``; with ``source`` (fast registration) its code archive goes in too. The member names."""
+def write_registration_bundle(modules: list[Any], output: str, settings: SerializationSettings, source: str | None) -> list[str]:
+    """Write the registration bundle (the ``.tgz`` of ``serialize --package``); with ``source`` (fast registration) the
+    code archive of ``flytelite package`` goes in too. The member names."""
     messages = registrables(modules, settings)
     if not messages:
         raise ValueError(f"{', '.join(m.__name__ for m in modules)}: no @task or @workflow defined")

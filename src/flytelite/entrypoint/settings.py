@@ -1,12 +1,16 @@
 """The environment of an attempt: every variable flytelite reads, with its default, in one table.
 
 :class:`AttemptSettings` resolves the attempt's own variables once, when the attempt begins; the
-pipeline and the verdict read it rather than the environment. The other rows are read where they
-act, by modules that cannot import this one (imports run one way): the storage layer's
-(``io/_retry.py``, ``io/_obstore.py``; the credentials are ``io/credentials.py``'s, the clouds'
+pipeline and the verdict read it rather than the environment. A :class:`Variable` is defined once,
+beside the code that reads it, and this table is composed from those definitions where the module
+can be imported from here: the storage layer's (``io/variables.py``, parsed once per set of values
+by ``io.variables.current()``; the credentials are ``io/credentials.py``'s, the clouds'
 configuration ``io/_cloud_config.py``'s and the README's storage table), logging's
-(``support/logs.py``), the secrets' (``runtime/context.py``), map tasks' (``model/map_task.py``),
-fast-execute's archive limits (``archive.py``). The identity variables are
+(``support/logs.py``) and the mounted secrets' (``support/redact.py``, read by
+``runtime/context.py`` too). The rows defined here are the attempt's, fast-execute's archive limits
+(read by ``archive.py``) and those read by modules that cannot import ``io`` or whose import would
+cost the start-up path: map tasks' (``model/map_task.py``), the dynamic task's settings
+(``model/dynamic.py``) and the old dataclass format (``types/_structured.py``). The identity variables are
 ``runtime/context.py``'s ``EXECUTION_VARIABLES`` and ``TASK_VARIABLES``. The README's table of
 variables is checked against :data:`VARIABLES` by a test.
 """
@@ -16,20 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from ..io import variables as io_variables
+from ..io.variables import Variable
+from ..support import logs, redact
 from ..support.records import Record
-
-
-class Variable(Record):
-    """One environment variable: its name (and flytekit's short alias), its default as the README shows it, what it does."""
-
-    __slots__ = ("name", "alias", "default", "meaning")
-
-    def __init__(self, name: str, default: str, meaning: str, alias: str = "") -> None:
-        self.name, self.alias, self.default, self.meaning = name, alias, default, meaning
-
-    def read(self, environ: Mapping[str, str]) -> str | None:
-        value = environ.get(self.name) or (environ.get(self.alias) if self.alias else None)
-        return value or None
 
 
 FAIL_ON_ERROR = Variable("FLYTE_FAIL_ON_ERROR", "false", "exit 1 after writing an error document")
@@ -42,6 +36,8 @@ TERMINATION_GRACE_S = Variable("FLYTELITE_TERMINATION_GRACE_S", "20", "seconds a
 OFFLOAD_MIN_MB = Variable("_F_L_MIN_SIZE_MB", "unset", "outputs of this size or more are offloaded beside `outputs.pb`")
 OFFLOAD_MAX_MB = Variable("_F_L_MAX_SIZE_MB", "1000", "outputs larger than this fail the attempt (with offloading on)")
 RUNTIME_PACKAGES = Variable("_F_RUNTIME_PACKAGES", "unset", "packages pip installs before the task is loaded")
+ARCHIVE_MAX_MEMBERS = Variable("FLYTELITE_ARCHIVE_MAX_MEMBERS", "100000", "most members of a fast-execute archive")
+ARCHIVE_MAX_MB = Variable("FLYTELITE_ARCHIVE_MAX_MB", "1024", "most MiB a fast-execute archive unpacks to")
 PDB = Variable("FLYTELITE_PDB", "false", "`true`: a post-mortem debugger on the user's exception when stdin is a terminal (`execute --pdb`)")
 
 VARIABLES: tuple[Variable, ...] = (
@@ -54,21 +50,12 @@ VARIABLES: tuple[Variable, ...] = (
     RUNTIME_PACKAGES,
     PDB,
     Variable("FLYTE_USE_OLD_DC_FORMAT", "false", "`true`: dataclasses, pydantic models and dicts are written as the pre-1.14 JSON Struct, as flytekit does"),
-    Variable("FLYTELITE_ARCHIVE_MAX_MEMBERS", "100000", "most members of a fast-execute archive"),
-    Variable("FLYTELITE_ARCHIVE_MAX_MB", "1024", "most MiB a fast-execute archive unpacks to"),
+    ARCHIVE_MAX_MEMBERS,
+    ARCHIVE_MAX_MB,
     Variable("FLYTELITE_SERIALIZATION_SETTINGS", "unset", "a dynamic task's settings for its sub-tasks' templates (written by `serialize`)"),
-    Variable("FLYTELITE_LOG_LEVEL", "info", "`debug`, `info`, `warning` or `error`"),
-    Variable("FLYTELITE_LOG_FORMAT", "json (console on a terminal)", "`json` or `console`"),
-    Variable("FLYTELITE_IO_RETRY_BUDGET", "60", "seconds a storage request is retried"),
-    Variable("FLYTELITE_IO_RETRY_BACKOFF", "0.5", "first pause between retries, seconds (doubled up to 5)"),
-    Variable("FLYTELITE_IO_CONNECT_TIMEOUT", "5s", "time to connect to the store"),
-    Variable("FLYTELITE_IO_READ_TIMEOUT", "30s", "time without a byte before a request is retried"),
-    Variable("FLYTELITE_IO_TIMEOUT", "10min", "bound of one whole request"),
-    Variable("FLYTELITE_IO_PART_SIZE_MB", "16", "multipart part size (at least 5)"),
-    Variable("FLYTELITE_IO_CONCURRENCY", "16", "files, and parts of a file, moved at once"),
-    Variable("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_", "prefix of secrets mounted as variables"),
-    Variable("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets", "folder of secrets mounted as files"),
-    Variable("FLYTE_SECRETS_FILE_PREFIX", "empty", "prefix of a secret's file name"),
+    *logs.VARIABLES,
+    *io_variables.VARIABLES,
+    *redact.VARIABLES,
     Variable("BATCH_JOB_ARRAY_INDEX_OFFSET", "0", "a map subtask's first element"),
     Variable("BATCH_JOB_ARRAY_INDEX_VAR_NAME", "unset", "the variable holding a map subtask's index"),
 )

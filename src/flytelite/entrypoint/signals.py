@@ -17,13 +17,13 @@ import signal
 import threading
 from typing import Any, Iterator
 
-from ..support.exceptions import TerminatedError
+from ..support.exceptions import FlyteliteError, TerminatedError
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _deciding = False
 
 
-class TaskTimeoutError(TimeoutError):
+class TaskTimeoutError(FlyteliteError, TimeoutError):
     """The task ran past its declared ``timeout``; recoverable, so its ``retries`` apply."""
 
     recoverable = True

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 
-class StorageError(Exception):
+class FlyteliteError(Exception):
+    """The common base of every exception flytelite raises (``support/exceptions.py`` draws the tree).
+
+    It lives here, in ``io``, because ``io`` is the bottom of the import graph: every layer may
+    import it, so each class derives from it where it is defined. Classes that callers have long
+    caught as a builtin (``TypeError``, ``ValueError``...) keep that builtin as a second base.
+    """
+
+
+class StorageError(FlyteliteError):
     """A storage operation failed.
 
     ``transient`` says whether retrying the attempt may help (a refused connection, a 5xx, a time-out)
     or not (a missing object, a denied access). Messages name the URI and never carry credentials.
+    Each backend maps its client's exception by class first (``_obstore._storage_error``,
+    ``_fsspec._error``, ``_local``); the message text is read only where a class says too little, as
+    ``_obstore._storage_error`` lists.
     """
 
     def __init__(self, message: str, uri: str, *, transient: bool) -> None:

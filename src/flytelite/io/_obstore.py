@@ -25,7 +25,7 @@ import obstore
 from obstore.exceptions import NotFoundError, PermissionDeniedError, UnauthenticatedError
 from obstore.store import AzureStore, GCSStore, S3Store
 
-from . import _cloud_config, _retry
+from . import _cloud_config, _retry, variables
 from ._cloud_config import Location
 from .credentials import AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, FLYTE_AWS_SECRET_ACCESS_KEY
 from ._errors import StorageError
@@ -38,13 +38,13 @@ T = TypeVar("T")
 
 
 def _part_size() -> int:
-    """Multipart threshold and part size; S3 needs at least 5 MiB per part."""
-    return max(5, int(os.environ.get("FLYTELITE_IO_PART_SIZE_MB", "16"))) * MIB
+    """Multipart threshold and part size."""
+    return variables.current().part_size_mb * MIB
 
 
 def _concurrency() -> int:
     """Files moved at once by get_dir/put_dir, and parts uploaded at once per file."""
-    return max(1, int(os.environ.get("FLYTELITE_IO_CONCURRENCY", "16")))
+    return variables.current().concurrency
 
 
 @dataclass

@@ -13,6 +13,7 @@ import contextvars
 import json
 from typing import Any, Callable, Mapping
 
+from ..support.exceptions import FlyteliteError
 from ..runtime.context import TASK_VARIABLES, ExecutionContext, TaskIdentity
 from .nodes import NodeBuilder, Promise, building, run_nodes
 from .tasks import Task, blob_paths_of, task
@@ -22,7 +23,7 @@ SETTINGS_ENV = "FLYTELITE_SERIALIZATION_SETTINGS"
 _COMPILING: contextvars.ContextVar[list[NodeBuilder] | None] = contextvars.ContextVar("flytelite_compiling", default=None)
 
 
-class MissingSettings(Exception):
+class MissingSettings(FlyteliteError):
     """The dynamic task was registered without the settings it needs to build its sub-tasks."""
 
 

@@ -7,7 +7,7 @@ import typing
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..support.records import Record
-from ..types import UnsupportedType, literal_type, type_name
+from ..types import InterfaceMismatch, UnsupportedType, literal_type, type_name
 
 if TYPE_CHECKING:
     from flyteidl.core import interface_pb2
@@ -53,12 +53,12 @@ class Interface(Record):
         names = list(self.outputs)
         if not names:
             if rval is not None:
-                raise TypeError(f"the task returned {type(rval).__name__} but declares no outputs: add a return annotation")
+                raise InterfaceMismatch(f"the task returned {type(rval).__name__} but declares no outputs: add a return annotation")
             return {}
         if len(names) == 1:
             return {names[0]: self._single_output(rval)}
         if not isinstance(rval, tuple) or len(rval) != len(names):
-            raise TypeError(f"the task must return a tuple of {len(names)} values ({', '.join(names)}), got {type(rval).__name__}")
+            raise InterfaceMismatch(f"the task must return a tuple of {len(names)} values ({', '.join(names)}), got {type(rval).__name__}")
         return dict(zip(names, rval))
 
     def _single_output(self, rval: Any) -> Any:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ..support.dotted import object_at
 from ..support.exceptions import TaskError
-from ..types import BlobPaths, LiteralMismatch, decode_map_bytes, map_entries, to_python
+from ..types import BlobPaths, InterfaceMismatch, converting, decode_map_bytes, map_entries, to_python
 from .contract import BaseTask, active_node_builder
 from .interface import Interface
 
@@ -161,7 +161,7 @@ class MapSubtask(BaseTask):
     @staticmethod
     def _element(name: str, py_type: Any, lit: Any, index: int, blobs: BlobPaths | None) -> Any:
         if lit.WhichOneof("value") != "collection":
-            raise TypeError(f"mapped input '{name}' must be a list, got a {lit.WhichOneof('value')} literal")
+            raise InterfaceMismatch(f"mapped input '{name}' must be a list, got a {lit.WhichOneof('value')} literal")
         elements = lit.collection.literals
         if not 0 <= index < len(elements):
             raise TaskError(
@@ -169,10 +169,8 @@ class MapSubtask(BaseTask):
                 "(BATCH_JOB_ARRAY_INDEX_OFFSET + the index variable must be below the list's length)",
                 origin="SYSTEM",
             )
-        try:
+        with converting(f"input '{name}' element {index}"):
             return to_python(elements[index], py_type, blobs)
-        except LiteralMismatch as exc:
-            raise TypeError(f"input '{name}' element {index}: {exc}") from None
 
 
 def map_task(task: Task | functools.partial[Any], bound_inputs: Iterable[str] = ()) -> MapSubtask:

@@ -17,12 +17,13 @@ import zlib
 from typing import Any
 
 from .. import io
+from ..io import FlyteliteError
 
 PICKLE_FILE = "pkl.gz"
 LOCATION = "flytelite.resolvers.notebook.default_notebook_task_resolver"
 
 
-class NotebookPickleError(Exception):
+class NotebookPickleError(FlyteliteError):
     """The notebook pickle is missing, corrupt, of another Python version, or lacks the entity."""
 
 

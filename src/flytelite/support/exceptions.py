@@ -5,40 +5,56 @@ The entrypoint reads three things off any exception: ``error_code`` (the documen
 ``summary`` and ``details`` that replace the traceback (used when the failure happened in another
 process, such as a torch worker).
 
-Every exception of flytelite, where it lives, and what an attempt that ends with it records
-(``entrypoint/errors.py`` classifies by these classes; a class may live only where its layer can
-import it, so this tree is the one place that shows them all)::
+Every exception of flytelite, where it lives, and what an attempt that ends with it records. All
+derive from :class:`FlyteliteError` (defined in ``io``, the one module every layer may import), so
+``except FlyteliteError`` catches what flytelite raises and nothing else; a class that callers caught
+as a builtin before it had a class of its own keeps that builtin as a second base, shown in brackets.
+``entrypoint/errors.py`` classifies by these classes, and the pipeline's steps catch these classes,
+never a bare builtin (the type engine's ``converting`` is the one place where a ``TypeError`` or
+``ValueError`` of third-party or user code becomes a class of ours). A class lives where its layer can
+import it, so this tree is the one place that shows them all (``tests/support/test_exception_tree.py``
+checks that it lists every class)::
 
     BaseException
-    └── TerminatedError              support/exceptions   SYSTEM, recoverable; exit status 128 + signal
+    └── TerminatedError                     support/exceptions   SYSTEM, recoverable; exit status 128 + signal
+                                                                 (outside the tree: ``except Exception`` must not catch it)
     Exception
-    ├── IgnoreOutputs                support/exceptions   no verdict file at all, exit status 0
-    ├── RecoverableException         support/exceptions   USER, recoverable (also FlyteRecoverableException)
-    ├── TaskError                    support/exceptions   described by its raiser: origin, recoverable, code
-    ├── StorageError                 io/_errors           SYSTEM; recoverable when ``transient``
-    ├── LiteralMismatch              types/_base          a literal does not fit its type (inside the type engine)
-    ├── UnsupportedType (TypeError)  types/_base          a type the engine cannot carry
-    ├── MalformedLiteral (ValueError) types/_literal_bytes the inputs file is not a LiteralMap: SYSTEM
-    ├── MissingSettings              model/dynamic        a dynamic task registered without its settings: USER
-    ├── NotebookPickleError          resolvers/notebook   the notebook's tasks cannot be loaded: USER
-    ├── ArchiveRejected              entrypoint/archive   an unsafe fast-execute archive: USER
-    ├── UserCodeError                entrypoint/errors    a step's failure caused by the user's code or data:
-    │                                                     USER, unless its cause is one of the classes above
-    ├── TaskTimeoutError (TimeoutError) entrypoint/signals the task's ``timeout`` passed: USER, recoverable
-    └── PoolFull, PoolError (RuntimeError), InvalidRequest (ValueError)
-                                     entrypoint/serve     answered with a gRPC status, never an error document
+    └── FlyteliteError                      io/_errors           the common base
+        ├── IgnoreOutputs                   support/exceptions   no verdict file at all, exit status 0
+        ├── RecoverableException            support/exceptions   USER, recoverable (also FlyteRecoverableException)
+        ├── TaskError                       support/exceptions   described by its raiser: origin, recoverable, code
+        ├── StorageError                    io/_errors           SYSTEM; recoverable when ``transient``
+        ├── MalformedVariable (ValueError)  io/variables         a storage or logging variable that is not of its kind
+        ├── LiteralMismatch                 types/_base          a literal does not fit its type (inside the type engine)
+        ├── InterfaceMismatch (TypeError)   types/_base          named inputs or outputs do not fit the interface: USER
+        ├── UnsupportedType (TypeError)     types/_base          a type the engine cannot carry: USER
+        ├── MalformedLiteral (ValueError)   types/_literal_bytes the inputs file is not a LiteralMap: SYSTEM
+        ├── MissingSettings                 model/dynamic        a dynamic task registered without its settings: USER
+        ├── NotebookPickleError             resolvers/notebook   the notebook's tasks cannot be loaded: USER
+        ├── ArchiveRejected                 entrypoint/archive   an unsafe fast-execute archive: USER
+        ├── OutputTooLarge (ValueError)     entrypoint/offload   an output over _F_L_MAX_SIZE_MB: USER
+        ├── UserCodeError                   entrypoint/errors    a step's failure caused by the user's code or data:
+        │                                                        USER, unless its cause is one of the classes above
+        ├── TaskTimeoutError (TimeoutError) entrypoint/signals   the task's ``timeout`` passed: USER, recoverable
+        ├── InvalidRequest (ValueError)     entrypoint/serve/request   a malformed serve request  } answered with a gRPC
+        ├── InvalidMeta (ValueError)        entrypoint/serve/attempts  an unreadable resource meta } status, never an
+        └── PoolError (RuntimeError)        entrypoint/serve/pool      the workers cannot start     } error document
 
 Anything else that ends an attempt is flytelite's own failure: SYSTEM, recoverable, full traceback.
 """
 
 from __future__ import annotations
 
+from ..io import FlyteliteError
 
-class IgnoreOutputs(Exception):
+__all__ = ["FlyteliteError", "IgnoreOutputs", "RecoverableException", "FlyteRecoverableException", "TaskError", "TerminatedError"]
+
+
+class IgnoreOutputs(FlyteliteError):
     """Raise to end the task without writing outputs (non-zero ranks of distributed training)."""
 
 
-class RecoverableException(Exception):
+class RecoverableException(FlyteliteError):
     """Raise to ask Flyte to retry the task: the error document is USER, RECOVERABLE."""
 
     recoverable = True
@@ -48,7 +64,7 @@ class RecoverableException(Exception):
 FlyteRecoverableException = RecoverableException  # flytekit's name, so that ported code needs no rename
 
 
-class TaskError(Exception):
+class TaskError(FlyteliteError):
     """A failure described in full by its raiser.
 
     ``summary`` is the one-line headline of the error document and ``details`` the body shown under

@@ -22,6 +22,7 @@ import sys
 import time
 from typing import Any, Iterator
 
+from ..io.variables import Variable
 from .redact import redact
 
 # The standard logging levels, without importing logging (which the start-up path does not need).
@@ -31,8 +32,18 @@ _bound: dict[str, str] = {}
 _captured: list[dict[str, Any]] | None = None  # records kept here instead of written, inside capture()
 
 
+LOG_LEVEL = Variable("FLYTELITE_LOG_LEVEL", "info", "`debug`, `info`, `warning` or `error`")
+LOG_FORMAT = Variable("FLYTELITE_LOG_FORMAT", "json (console on a terminal)", "`json` or `console`")
+VARIABLES: tuple[Variable, ...] = (LOG_LEVEL, LOG_FORMAT)
+_threshold: tuple[str | None, int] = (None, INFO)  # the level's raw value and its number, parsed once per value
+
+
 def threshold() -> int:
-    return _LEVELS.get(os.environ.get("FLYTELITE_LOG_LEVEL", "info").lower(), INFO)
+    global _threshold
+    raw = os.environ.get(LOG_LEVEL.name)
+    if raw != _threshold[0]:
+        _threshold = (raw, _LEVELS.get((raw or LOG_LEVEL.default).lower(), INFO))
+    return _threshold[1]
 
 
 def bind_identity(**identity: str) -> None:
@@ -64,7 +75,7 @@ def capture() -> Iterator[list[dict[str, Any]]]:
 
 
 def _console_format() -> bool:
-    fmt = os.environ.get("FLYTELITE_LOG_FORMAT")
+    fmt = os.environ.get(LOG_FORMAT.name)
     if fmt:
         return fmt == "console"
     stderr = sys.stderr

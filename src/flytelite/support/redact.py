@@ -6,6 +6,14 @@ import os
 import re
 
 from ..io.credentials import AZURE_CONNECTION_STRING, CONNECTION_STRING_SECRET_FIELDS, SECRET_VARIABLES, parse_connection_string
+from ..io.variables import Variable
+
+# Where the task's mounted secrets are (flytekit's variables): runtime/context.py's ``Secrets`` reads
+# them, and redaction masks every variable under the prefix; defined here, the lower of the two.
+SECRETS_ENV_PREFIX = Variable("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_", "prefix of secrets mounted as variables")
+SECRETS_DEFAULT_DIR = Variable("FLYTE_SECRETS_DEFAULT_DIR", "/etc/flyte/secrets", "folder of secrets mounted as files")
+SECRETS_FILE_PREFIX = Variable("FLYTE_SECRETS_FILE_PREFIX", "empty", "prefix of a secret's file name")
+VARIABLES: tuple[Variable, ...] = (SECRETS_ENV_PREFIX, SECRETS_DEFAULT_DIR, SECRETS_FILE_PREFIX)
 
 # Values of the storage credentials (one list, the storage layer's) and of every mounted secret never
 # appear in a log line or message; nor do the secret fields of a connection string.
@@ -26,7 +34,7 @@ MASK = "***"
 
 
 def _secret_values() -> list[str]:
-    prefix = os.environ.get("FLYTE_SECRETS_ENV_PREFIX", "_FSEC_")
+    prefix = os.environ.get(SECRETS_ENV_PREFIX.name, SECRETS_ENV_PREFIX.default)
     values = [os.environ.get(name, "") for name in SECRET_VARIABLES]
     connection = parse_connection_string(os.environ.get(AZURE_CONNECTION_STRING, ""))
     values += [connection.get(field, "") for field in CONNECTION_STRING_SECRET_FIELDS]

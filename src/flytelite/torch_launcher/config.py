@@ -92,7 +92,7 @@ class Master:
 
 @dataclass
 class Worker:
-    """The worker replica group of a ``PyTorchJob``."""
+    """The worker replica group of a ``PyTorchJob`` (flytekit's name; not a worker of ``flytelite serve``)."""
 
     image: str | None = None
     requests: Resources | None = None

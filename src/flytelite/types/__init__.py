@@ -5,8 +5,8 @@ and how to fill a ``Literal`` in place or read one. Codecs of containers hold th
 elements, so a ``list[int]`` of 200,000 elements is converted by one loop over protobuf messages, and
 large lists are read and written a chunk at a time at the byte level (``_literal_bytes``).
 
-Every mismatch raises :class:`LiteralMismatch`; the map conversions turn it into a ``TypeError``
-naming the input or output, the expected type and what arrived. Codecs that store blobs put them
+Every mismatch raises :class:`LiteralMismatch`; the map conversions turn it into an
+:class:`InterfaceMismatch` (a ``TypeError``) naming the input or output, the expected type and what arrived. Codecs that store blobs put them
 where the caller's :class:`BlobPaths` says.
 
 The modules behind this surface are private: ``_base`` (the leaf every codec imports),
@@ -23,6 +23,7 @@ from ._registry import register_codec
 from ._base import (
     BlobPaths,
     Codec,
+    InterfaceMismatch,
     LiteralMismatch,
     UnsupportedType,
     blob_paths,
@@ -32,6 +33,7 @@ from ._base import (
     type_name,
 )
 from ._conversions import (
+    converting,
     decode_map,
     decode_map_bytes,
     encode_literals,
@@ -46,11 +48,13 @@ from ._literal_bytes import MalformedLiteral, literal_map_bytes, map_entries
 __all__ = [
     "BlobPaths",
     "Codec",
+    "InterfaceMismatch",
     "LiteralMismatch",
     "MalformedLiteral",
     "UnsupportedType",
     "blob_paths",
     "codec_for",
+    "converting",
     "decode_map",
     "decode_map_bytes",
     "describe_literal",

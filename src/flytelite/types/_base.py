@@ -19,18 +19,27 @@ from typing import Any, Callable, Iterator
 
 from flyteidl.core import literals_pb2, types_pb2
 
+from ..io import FlyteliteError
 from ..support.records import Record
 
 Literal = literals_pb2.Literal
 LiteralType = types_pb2.LiteralType
 
 
-class LiteralMismatch(Exception):
+class LiteralMismatch(FlyteliteError):
     """A value or literal does not fit the declared type (the message says both)."""
 
 
-class UnsupportedType(TypeError):
+class UnsupportedType(FlyteliteError, TypeError):
     """A Python type that cannot be expressed as a Flyte type."""
+
+
+class InterfaceMismatch(FlyteliteError, TypeError):
+    """Values that do not fit a task's declared inputs or outputs: the message names the input or output.
+
+    Raised where the engine converts named values (:func:`converting`): the user's data or code is at
+    fault. A ``TypeError`` too, as it was before it had a class of its own.
+    """
 
 
 def type_name(py_type: Any) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 
 from flyteidl.core import literals_pb2
 
-from ._base import BlobPaths, Literal, LiteralMismatch, LiteralType, codec_for, storing_blobs, type_name
+from ..io import FlyteliteError
+from ._base import BlobPaths, InterfaceMismatch, Literal, LiteralMismatch, LiteralType, codec_for, storing_blobs, type_name
 from ._literal_bytes import decode_literal, encode_literal, literal_map_bytes, map_entries
 
 
@@ -36,6 +37,31 @@ def to_python(lit: Literal, py_type: Any, blobs: BlobPaths | None = None) -> Any
         return codec_for(py_type).decode(lit)
 
 
+class converting:  # lower case: it reads as a phrase, ``with converting("input 'a'"):``
+    """Convert the value named ``label`` (``"input 'a'"``): what goes wrong is an :class:`InterfaceMismatch`.
+
+    A :class:`LiteralMismatch` is the engine's own finding. A ``TypeError`` or ``ValueError`` that is
+    not flytelite's comes from code the value's type runs (a dataclass's ``__post_init__``, a registered
+    codec, numpy or pyarrow refusing the data): the value is at fault, and the cause stays chained so
+    that the error document shows the user's frames. flytelite's other exceptions (a storage failure,
+    malformed bytes) pass unchanged. (A class, not a generator: no frame of ``contextlib`` in a traceback.)
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc is None or isinstance(exc, FlyteliteError) and not isinstance(exc, LiteralMismatch):
+            return
+        if isinstance(exc, LiteralMismatch):
+            raise InterfaceMismatch(f"{self.label}: {exc}") from None
+        if isinstance(exc, (TypeError, ValueError)):
+            raise InterfaceMismatch(f"{self.label}: {type(exc).__name__}: {exc}") from exc
+
+
 def encode_literals(
     values: dict[str, Any], types_by_name: dict[str, Any], what: str = "output", blobs: BlobPaths | None = None
 ) -> dict[str, bytes]:
@@ -44,11 +70,9 @@ def encode_literals(
     with storing_blobs(blobs):
         for name, py_type in types_by_name.items():
             if name not in values:
-                raise TypeError(f"{what} '{name}' is missing (expected {type_name(py_type)})")
-            try:
+                raise InterfaceMismatch(f"{what} '{name}' is missing (expected {type_name(py_type)})")
+            with converting(f"{what} '{name}'"):
                 out[name] = encode_literal(codec_for(py_type), values[name])
-            except LiteralMismatch as exc:
-                raise TypeError(f"{what} '{name}': {exc}") from None
     return out
 
 
@@ -72,14 +96,12 @@ def decode_map_bytes(
     with storing_blobs(blobs):
         for name, py_type in types_by_name.items():
             if name in entries:
-                try:
+                with converting(f"{what} '{name}'"):
                     out[name] = decode_literal(codec_for(py_type), data, *entries[name])
-                except LiteralMismatch as exc:
-                    raise TypeError(f"{what} '{name}': {exc}") from None
             elif defaults.get(name, _MISSING) is not _MISSING:
                 out[name] = defaults[name]
             else:
-                raise TypeError(f"{what} '{name}' is missing and has no default (expected {type_name(py_type)})")
+                raise InterfaceMismatch(f"{what} '{name}' is missing and has no default (expected {type_name(py_type)})")
     return out
 
 

@@ -16,6 +16,7 @@ from flyteidl.core import literals_pb2
 from google.protobuf.message import DecodeError
 
 from .. import io
+from ..io import FlyteliteError
 from ._base import LiteralMismatch, type_name
 from ._builtins import ListCodec, StrCodec
 
@@ -25,7 +26,7 @@ _LITERAL_COLLECTION = 2  # Literal.collection
 _TO_STRING_VALUE = (1, 1, 3)  # Literal.scalar, Scalar.primitive, Primitive.string_value
 
 
-class MalformedLiteral(ValueError):
+class MalformedLiteral(FlyteliteError, ValueError):
     """Bytes that are not a well-formed protobuf message."""
 
 

@@ -31,6 +31,7 @@ import uuid
 from typing import Any, Callable
 
 from ... import io
+from ...io import FlyteliteError
 from ...support.logs import get_logger
 from ...support.records import Record
 from ..errors import SYSTEM, Failure, one_line
@@ -43,7 +44,7 @@ CLAIM_FILE = "flytelite-serve-claim.json"
 META_VERSION = 1
 
 
-class InvalidMeta(ValueError):
+class InvalidMeta(FlyteliteError, ValueError):
     """A resource meta this daemon did not write."""
 
 

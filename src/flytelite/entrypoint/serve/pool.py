@@ -27,7 +27,7 @@ from multiprocessing.connection import wait
 from typing import Any, Callable
 
 from ...support.logs import get_logger
-from ...support.exceptions import TerminatedError
+from ...support.exceptions import FlyteliteError, TerminatedError
 from .. import verdict
 from ..errors import SYSTEM, Failure, classify, one_line
 from ..settings import AttemptSettings
@@ -38,7 +38,7 @@ from .worker import STARTED, Outcome, worker_main
 
 log = get_logger("flytelite.serve")
 
-class PoolError(RuntimeError):
+class PoolError(FlyteliteError, RuntimeError):
     """The workers cannot start (a preload that does not import)."""
 
 

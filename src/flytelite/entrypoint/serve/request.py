@@ -23,11 +23,12 @@ from functools import lru_cache
 from typing import Any
 
 from ...runtime.context import ATTEMPT_NUMBER_VARIABLE, ExecutionIdentity, TaskIdentity
+from ...support.exceptions import FlyteliteError
 from ...support.records import Record
 from ..options import parse_execute_fast
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(FlyteliteError, ValueError):
     """A request the daemon cannot run (answered with INVALID_ARGUMENT, nothing is written)."""
 
 
