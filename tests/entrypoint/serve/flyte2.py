@@ -71,16 +71,20 @@ def literal_inputs(**values: Any) -> literals_pb2.LiteralMap:
     return out
 
 
-def create_request(name: str, prefix: str, inputs: literals_pb2.LiteralMap, run_base: str, env: dict[str, str] | None = None) -> agent_pb2.CreateTaskRequest:
-    template = render_a0(flyte2_template(name), prefix, f"{prefix}-raw")
+def create_request(
+    name: str, prefix: str, inputs: literals_pb2.LiteralMap, run_base: str, env: dict[str, str] | None = None, module: str = "f2_tasks"
+) -> agent_pb2.CreateTaskRequest:
+    template = render_a0(flyte2_template(name, module), prefix, f"{prefix}-raw")
     metadata = agent_pb2.TaskExecutionMetadata(namespace="p-d", environment_variables={**run_environ(run_base), **(env or {})})
     return agent_pb2.CreateTaskRequest(inputs=inputs, template=template, output_prefix=prefix, task_execution_metadata=metadata)
 
 
-def cold_a0(name: str, prefix: str, inputs: literals_pb2.LiteralMap, run_base: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def cold_a0(
+    name: str, prefix: str, inputs: literals_pb2.LiteralMap, run_base: str, env: dict[str, str], module: str = "f2_tasks"
+) -> subprocess.CompletedProcess[str]:
     """The same attempt in a fresh ``a0`` process, as in a pod: inputs written where ``--inputs`` names them."""
     os.makedirs(prefix, exist_ok=True)
     Path(prefix, "inputs.pb").write_bytes(inputs.SerializeToString())
-    args = list(render_a0(flyte2_template(name), prefix, f"{prefix}-raw").container.args)
+    args = list(render_a0(flyte2_template(name, module), prefix, f"{prefix}-raw").container.args)
     a0 = Path(sys.executable).with_name("a0")
     return subprocess.run([str(a0), *args[1:]], cwd=FLYTE2_TASK_DIR, env={**env, **run_environ(run_base)}, capture_output=True, text=True, timeout=120)

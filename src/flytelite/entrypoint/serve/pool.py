@@ -37,6 +37,8 @@ from .flyte2_worker import Flyte2Setup, flyte2_worker_main
 from .worker import STARTED, Outcome, worker_main
 
 log = get_logger("flytelite.serve")
+# How often a worker running concurrent attempts with room for more looks at the queue.
+QUEUE_POLL = 0.005
 
 class PoolError(FlyteliteError, RuntimeError):
     """The workers cannot start (a preload that does not import)."""
@@ -66,7 +68,9 @@ class Worker:
         self.process: Any = None
         self.conn: Any = None
         self.attempts_run = 0
-        self.current: AttemptState | None = None
+        self.running: dict[str, AttemptState] = {}  # by attempt id: one, or a reuse policy's concurrency's worth
+        self.held: AttemptState | None = None  # taken from the queue while attempts it could not join ran
+        self.holding = False
         self.code: CodeVersion | None = None  # the fast-registered code the process imports from, held in the cache
         self.flyte2: str | None = None  # a Flyte 2 worker's code bundle ("": the image's code); None: a Flyte 1 worker
         self.idle_ttl: float | None = None  # a Flyte 2 worker's reuse policy idle time
@@ -112,7 +116,7 @@ class Worker:
     def _serve(self) -> None:
         while True:
             try:
-                state = self.pool.pending.get(timeout=self._idle_timeout())
+                state = self._next_attempt()
             except queue.Empty:  # this version's (or Flyte 2) worker sat idle: back to the daemon's own code
                 if not self._replace(None):
                     return
@@ -129,13 +133,24 @@ class Worker:
                 return
             if not switched or not self.pool.claim(state, self):
                 continue  # its code could not be had (the attempt has its verdict), or it was cancelled while it waited
-            outcome = self._run(state)
+            if state.spec.options.get("concurrency", 1) > 1:
+                alive = self._run_concurrently(state)
+            else:
+                outcome = self._run(state)
+                alive = outcome is not None and not outcome.terminated  # a terminated worker exits on its own
             if self.pool.stopping:
                 self.stop_process()
                 return
-            # A terminated worker exits on its own (its task was stopped mid-way); a dead one is gone.
-            if (outcome is None or outcome.terminated or self._due_for_recycling()) and not self._replace(self.code, self.flyte2):
+            if (not alive or self._due_for_recycling()) and not self._replace(self.code, self.flyte2):
                 return
+
+    def _next_attempt(self) -> AttemptState | None:
+        """The attempt held back by :meth:`_run_concurrently`, else the queue's next (``queue.Empty`` when idle too long)."""
+        if self.holding:
+            self.holding = False
+            state, self.held = self.held, None
+            return state
+        return self.pool.pending.get(timeout=self._idle_timeout())
 
     def _idle_timeout(self) -> float | None:
         if self.flyte2 is not None:
@@ -200,6 +215,72 @@ class Worker:
         else:  # it died before it took the attempt (killed while idle): another worker runs it
             self.pool.requeue(state, self)
         return None
+
+    def _run_concurrently(self, first: AttemptState) -> bool:
+        """Run ``first`` and, beside it, queued attempts of the same bundle and reuse policy, up to its
+        ``concurrency`` at once; whether the worker is still alive when none is left.
+
+        Outcomes are matched to their attempts by id. While it has room it polls the queue; the first
+        attempt it cannot take (another bundle or policy, or the end) is held for the next round, so
+        the queue's order is kept. A death gives each attempt the worker had taken its verdict.
+        """
+        capacity = first.spec.options["concurrency"]
+        sent: list[AttemptState] = []  # in the order sent: the worker acknowledges them in that order
+        inflight: dict[str, AttemptState] = {}
+        acknowledged = 0
+
+        def send(state: AttemptState) -> None:
+            self.attempts_run += 1
+            self.conn.send(state.spec)
+            sent.append(state)
+            inflight[state.spec.attempt_id] = state
+
+        try:
+            send(first)
+            while inflight:
+                while not self.holding and len(inflight) < capacity and not self.pool.stopping:
+                    state = self._take_joining(first)
+                    if state is None:
+                        break
+                    send(state)
+                room = not self.holding and len(inflight) < capacity
+                ready = wait([self.conn, self.process.sentinel], timeout=QUEUE_POLL if room else None)
+                if not ready:
+                    continue
+                if not self.conn.poll():
+                    break  # the sentinel only: the worker is gone
+                message = self.conn.recv()
+                if message == STARTED:
+                    acknowledged += 1
+                elif isinstance(message, Outcome) and message.attempt_id in inflight:
+                    self.pool.finish_with(inflight.pop(message.attempt_id), message)
+        except (EOFError, OSError):
+            pass
+        if not inflight:
+            return True
+        self.process.join()
+        for index, state in enumerate(sent):
+            if state.spec.attempt_id not in inflight:
+                continue
+            if index < acknowledged:
+                self.pool.worker_died(state, self.process.exitcode)
+            else:  # sent, never taken: another worker runs it
+                self.pool.requeue(state, self)
+        return False
+
+    def _take_joining(self, first: AttemptState) -> AttemptState | None:
+        """A queued attempt that may run beside ``first`` (claimed for this worker); None when there is none now."""
+        while True:
+            try:
+                state = self.pool.pending.get_nowait()
+            except queue.Empty:
+                return None
+            joins = state is not None and state.spec.flyte2_bundle == first.spec.flyte2_bundle and state.spec.options.get("concurrency") == first.spec.options["concurrency"]
+            if not joins:
+                self.held, self.holding = state, True
+                return None
+            if self.pool.claim(state, self):
+                return state
 
     def _replace(self, code: CodeVersion | None, flyte2: str | None = None) -> bool:
         """A fresh worker of ``code`` (or a Flyte 2 worker of bundle ``flyte2``) in place of this one;
@@ -269,7 +350,7 @@ class WorkerPool:
         self.stopping = True
         self._abort_queued(classify(TerminatedError("SIGTERM")))
         with self.lock:
-            running = [w.current for w in self.workers if w.current is not None]
+            running = [state for w in self.workers for state in w.running.values()]
         for state in running:
             self._stop_running(state)
         for _ in self.workers:
@@ -304,7 +385,7 @@ class WorkerPool:
 
     def busy_workers(self) -> int:
         with self.lock:
-            return sum(1 for worker in self.workers if worker.current is not None)
+            return sum(1 for worker in self.workers if worker.running)
 
     def claim(self, state: AttemptState, worker: Worker) -> bool:
         """Give ``state`` to ``worker``, unless it was cancelled while it waited."""
@@ -313,13 +394,13 @@ class WorkerPool:
             if state.done.is_set() or state.cancelled:  # cancelled while it waited: whoever cancelled ends it
                 return False
             state.phase, state.message, state.worker = "RUNNING", f"running in worker {worker.index}", worker
-            worker.current = state
+            worker.running[state.spec.attempt_id] = state
             return True
 
     def requeue(self, state: AttemptState, worker: Worker) -> None:
         """Put back an attempt a worker died before taking; a cancelled one ends instead."""
         with self.lock:
-            worker.current = None
+            worker.running.pop(state.spec.attempt_id, None)
             state.worker, state.phase, state.message = None, "QUEUED", "waiting for a worker"
             if state.cancelled:
                 self._finish(state, "ABORTED", "cancelled before it started", None, None)
@@ -354,7 +435,7 @@ class WorkerPool:
         """Signal the worker running ``state``, only while it still runs it: never the attempt after it."""
         with self.lock:
             worker = state.worker
-            if state.done.is_set() or worker is None or worker.current is not state:
+            if state.done.is_set() or worker is None or worker.running.get(state.spec.attempt_id) is not state:
                 return False
             try:
                 os.kill(worker.pid, signum)
@@ -422,8 +503,8 @@ class WorkerPool:
             if state.done.is_set():
                 return  # one verdict per attempt: the first one stands
             state.phase, state.message, state.failure, state.outputs = phase, message, failure, outputs
-            if state.worker is not None and state.worker.current is state:
-                state.worker.current = None
+            if state.worker is not None and state.worker.running.get(state.spec.attempt_id) is state:
+                del state.worker.running[state.spec.attempt_id]
             state.done.set()
             self.inflight -= 1
             self.attempts.pop(state.spec.attempt_id, None)

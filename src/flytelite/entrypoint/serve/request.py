@@ -12,7 +12,8 @@ A Flyte 2 template's args are flyte's ``a0`` command instead (task type ``actor`
 environment): such an attempt runs flyte's own runtime in a Flyte 2 worker (:mod:`.flyte2_worker`),
 one per code bundle (``--tgz``/``--pkl``), with the environment the backend sent (the template's and
 the request's, which carry ``ACTION_NAME``, ``RUN_NAME``, ``_U_RUN_BASE``...). The template's reuse
-policy (``custom.spec``, flyte/_internal/runtime/reuse.py ``add_reusable``) sets its workers' idle time.
+policy (``custom.spec``, flyte/_internal/runtime/reuse.py ``add_reusable``) sets its workers' idle time
+and how many attempts one worker runs at once (its ``concurrency``).
 """
 
 from __future__ import annotations
@@ -207,15 +208,24 @@ def _parse_a0(args: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def reuse_options(template: Any) -> dict[str, Any]:
-    """The reuse policy's idle time, from the actor spec flyte writes in ``custom``.
-
-    Its ``parallelism`` (the policy's concurrency) is not read: a worker runs one attempt at a time.
-    """
+    """The reuse policy's idle time and concurrency, from the actor spec flyte writes in ``custom``
+    (``ttl_seconds`` and ``parallelism``, flyte/_internal/runtime/reuse.py ``add_reusable``)."""
     custom = template.custom.fields
     if "type" not in custom or custom["type"].string_value != "actor" or "spec" not in custom:
         return {}
-    idle_ttl = custom["spec"].struct_value.fields.get("ttl_seconds")
-    return {"idle_ttl": idle_ttl.number_value} if idle_ttl is not None and idle_ttl.HasField("number_value") else {}
+    spec = custom["spec"].struct_value.fields
+    options: dict[str, Any] = {}
+    idle_ttl = spec.get("ttl_seconds")
+    if idle_ttl is not None and idle_ttl.HasField("number_value"):
+        options["idle_ttl"] = idle_ttl.number_value
+    parallelism = spec.get("parallelism")
+    if parallelism is not None and parallelism.HasField("number_value"):
+        concurrency = parallelism.number_value
+        # ReusePolicy refuses anything else (flyte/_reusable_environment.py __post_init__): a template that has it was not written by flyte.
+        if concurrency != int(concurrency) or concurrency < 1:
+            raise InvalidRequest(f"the reuse policy's concurrency (custom.spec.parallelism) must be a whole number of at least 1, not {concurrency}")
+        options["concurrency"] = int(concurrency)
+    return options
 
 
 @lru_cache(maxsize=1)

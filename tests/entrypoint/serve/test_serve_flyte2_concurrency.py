@@ -1,0 +1,123 @@
+"""A reuse policy's ``concurrency``: that many attempts of an async Flyte 2 task at once in one worker.
+
+``f3_concurrent.nap`` (concurrency 3) records its process id and time window; the daemon has one
+worker, so attempts that overlap ran in one process, each in its own thread calling flyte's
+``_run_action``. Each prefix's files are compared with a cold ``a0``'s for the same inputs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flyteidl.admin import agent_pb2
+from flyteidl.core import execution_pb2
+
+from .agent_client import AgentClient, Daemon
+from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs
+from .test_serve_flyte2 import files
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("flyte") is None, reason="flyte (Flyte 2's SDK, the extra flytelite[flyte2]) is not installed")
+
+Phase = execution_pb2.TaskExecution
+MODULE = "f3_concurrent"
+NAP_MS = 1500
+
+
+@pytest.fixture(scope="module")
+def one_worker(module_env: dict[str, str]) -> Iterator[AgentClient]:
+    daemon = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE], module_env, cwd=FLYTE2_TASK_DIR)
+    agent = AgentClient(daemon.port)
+    yield agent
+    agent.close()
+    daemon.stop()
+
+
+def nap_request(tmp_path: Path, tag: str, record_dir: Path, env: dict[str, str] | None = None) -> agent_pb2.CreateTaskRequest:
+    prefix = tmp_path / tag
+    prefix.mkdir()
+    # Each attempt is its own action: the per-action variables differ, the rest of the environment not.
+    return create_request("nap", str(prefix), nap_inputs(tag, record_dir), str(tmp_path / "run"), {"ACTION_NAME": f"a-{tag}", **(env or {})}, MODULE)
+
+
+def nap_inputs(tag: str, record_dir: Path):
+    return literal_inputs(tag=tag, milliseconds=NAP_MS, record_dir=str(record_dir))
+
+
+def records(record_dir: Path, tags: list[str]) -> list[dict[str, float]]:
+    return [json.loads((record_dir / f"{tag}.json").read_text()) for tag in tags]
+
+
+def overlap(windows: list[dict[str, float]]) -> bool:
+    """Whether every window was open at one moment."""
+    return max(w["start"] for w in windows) < min(w["end"] for w in windows)
+
+
+@pytest.mark.slow
+def test_concurrent_attempts_run_at_once_in_one_worker_and_write_a_cold_a0s_files(one_worker: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    record_dir = tmp_path / "records"
+    record_dir.mkdir()
+    # The worker's first attempt runs alone (it imports the task): the three after it may overlap.
+    first = one_worker.wait(one_worker.create(nap_request(tmp_path, "first", record_dir)), timeout=120)
+    assert first.phase == Phase.SUCCEEDED, first.message
+    tags = ["x", "y", "z"]
+    metas = [one_worker.create(nap_request(tmp_path, tag, record_dir)) for tag in tags]
+    resources = [one_worker.wait(meta, timeout=120) for meta in metas]
+    assert [r.phase for r in resources] == [Phase.SUCCEEDED] * 3, [r.message for r in resources]
+    windows = records(record_dir, tags)
+    assert len({w["pid"] for w in windows} | {records(record_dir, ["first"])[0]["pid"]}) == 1
+    assert overlap(windows), windows
+    for tag in ["first", *tags]:  # each prefix holds its own attempt's outputs, as a cold a0 writes them
+        cold = tmp_path / f"cold-{tag}"
+        finished = cold_a0("nap", str(cold), nap_inputs(tag, record_dir), str(tmp_path / "run"), module_env, MODULE)
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        warm_files = files(tmp_path / tag)
+        assert warm_files == files(cold)
+        assert f"{tag} slept".encode() in warm_files["outputs.pb"]
+
+
+@pytest.mark.slow
+def test_attempts_whose_environments_differ_run_one_after_the_other(one_worker: AgentClient, tmp_path: Path) -> None:
+    """Another value of a variable that may configure flyte: the second waits for the first, in the same worker."""
+    record_dir = tmp_path / "records"
+    record_dir.mkdir()
+    warm = one_worker.wait(one_worker.create(nap_request(tmp_path, "warm", record_dir)), timeout=120)
+    assert warm.phase == Phase.SUCCEEDED, warm.message
+    metas = [one_worker.create(nap_request(tmp_path, tag, record_dir, {"FLYTE_SOMETHING": tag})) for tag in ("p", "q")]
+    resources = [one_worker.wait(meta, timeout=120) for meta in metas]
+    assert [r.phase for r in resources] == [Phase.SUCCEEDED] * 2, [r.message for r in resources]
+    windows = records(record_dir, ["p", "q"])
+    assert not overlap(windows), windows
+    assert windows[0]["pid"] == windows[1]["pid"]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_with_attempts_in_flight_gives_each_one_verdict(one_worker: AgentClient, tmp_path: Path) -> None:
+    record_dir = tmp_path / "records"
+    record_dir.mkdir()
+    warm = one_worker.wait(one_worker.create(nap_request(tmp_path, "warm", record_dir)), timeout=120)
+    assert warm.phase == Phase.SUCCEEDED, warm.message
+    tags = ["k1", "k2", "k3"]
+    metas = [one_worker.create(nap_request(tmp_path, tag, record_dir)) for tag in tags]
+    deadline = time.monotonic() + 60
+    started = [record_dir / f"{tag}.started" for tag in tags]
+    while not all(path.exists() for path in started) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pids = {path.read_text() for path in started}
+    assert len(pids) == 1, pids
+    os.kill(int(pids.pop()), 9)
+    for tag, meta in zip(tags, metas):
+        resource = one_worker.wait(meta, timeout=60)
+        # The task declares outputs: the verdict is the error document the pool wrote, read by the backend.
+        assert resource.phase == Phase.SUCCEEDED, resource.message
+        assert "was killed by SIGKILL" in resource.message
+        assert (resource.agent_error.origin, resource.agent_error.kind) == (execution_pb2.ExecutionError.SYSTEM, agent_pb2.AgentError.RECOVERABLE)
+        assert list(files(tmp_path / tag)) == ["error.pb"]
+        assert not (record_dir / f"{tag}.json").exists()
+    after = one_worker.wait(one_worker.create(nap_request(tmp_path, "after", record_dir)), timeout=120)
+    assert after.phase == Phase.SUCCEEDED, after.message
