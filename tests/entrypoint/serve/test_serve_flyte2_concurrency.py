@@ -121,3 +121,28 @@ def test_a_worker_killed_with_attempts_in_flight_gives_each_one_verdict(one_work
         assert not (record_dir / f"{tag}.json").exists()
     after = one_worker.wait(one_worker.create(nap_request(tmp_path, "after", record_dir)), timeout=120)
     assert after.phase == Phase.SUCCEEDED, after.message
+
+
+@pytest.mark.slow
+def test_deleting_one_concurrent_attempt_leaves_the_others_running(one_worker: AgentClient, tmp_path: Path) -> None:
+    record_dir = tmp_path / "records"
+    record_dir.mkdir()
+    warm = one_worker.wait(one_worker.create(nap_request(tmp_path, "warm", record_dir)), timeout=120)
+    assert warm.phase == Phase.SUCCEEDED, warm.message
+    tags = ["c1", "c2", "c3"]
+    metas = [one_worker.create(nap_request(tmp_path, tag, record_dir)) for tag in tags]
+    deadline = time.monotonic() + 60
+    while not all((record_dir / f"{tag}.started").exists() for tag in tags) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    one_worker.delete(metas[1], task_type=ACTOR_TASK_TYPE)
+    cancelled = one_worker.wait(metas[1], timeout=30)
+    assert cancelled.phase == Phase.ABORTED, cancelled.message
+    assert "cancelled in the worker, whose other attempts ran on" in cancelled.message
+    assert list(files(tmp_path / "c2")) == ["error.pb"]
+    assert not (record_dir / "c2.json").exists()
+    for tag, meta in ((tags[0], metas[0]), (tags[2], metas[2])):
+        resource = one_worker.wait(meta, timeout=60)
+        assert resource.phase == Phase.SUCCEEDED, resource.message
+        assert list(files(tmp_path / tag)) == ["outputs.pb"]
+    pids = {records(record_dir, [tag])[0]["pid"] for tag in (tags[0], tags[2])}
+    assert pids == {int((record_dir / "c2.started").read_text())}

@@ -61,6 +61,15 @@ SHARED_IDENTITY_VARIABLES = frozenset({"FLYTE_INTERNAL_EXECUTION_PROJECT", "FLYT
 UNRENDERED_FALLBACKS = ("--run-name", "--name")
 
 
+class CancelAttempt(Record):
+    """The pool's request to stop one of a worker's concurrent attempts, leaving the others running."""
+
+    __slots__ = ("attempt_id",)
+
+    def __init__(self, attempt_id: str) -> None:
+        self.attempt_id = attempt_id
+
+
 class Flyte2Setup(Record):
     """What a Flyte 2 worker is for: its code bundle (``""``: the image's code), where it may unpack it,
     and the backend endpoint its tasks' nested calls reach unless a run names its own."""
@@ -270,6 +279,11 @@ def _configuration_environ() -> tuple[tuple[str, str], ...]:
     )
 
 
+def _cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+
+
 def _cancel_left_tasks(loop: asyncio.AbstractEventLoop) -> None:
     left = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in left:
@@ -345,7 +359,9 @@ def _serve_attempts(conn: Any, flyte_runtime: Flyte2Runtime, setup: Flyte2Setup,
         base_environ[ENDPOINT_VARIABLE] = setup.endpoint  # the run's environment, set over it, may name its own
     attempts = _ConcurrentAttempts(_LockedConnection(conn), flyte_runtime, base_environ, base_cwd, base_path, scratch)
     while (spec := next_attempt(attempts.conn)) is not None:
-        if spec.options.get("concurrency", 1) > 1:
+        if isinstance(spec, CancelAttempt):
+            attempts.cancel(spec.attempt_id)
+        elif spec.options.get("concurrency", 1) > 1:
             attempts.start(spec)
         else:  # the pool sends it alone: run as a cold a0 would, with the whole environment
             attempts.conn.send(_run_alone(spec, flyte_runtime, base_environ, base_cwd, base_path, os.path.join(scratch, "inputs.pb")))
@@ -398,6 +414,8 @@ class _ConcurrentAttempts:
         self._environ: dict[str, str] | None = None
         self._warm = False
         self._threads: list[threading.Thread] = []
+        self._loops: dict[str, asyncio.AbstractEventLoop] = {}  # the loop each running attempt's thread runs
+        self._cancelled: set[str] = set()
 
     def start(self, spec: AttemptSpec) -> None:
         with self._turn:
@@ -417,32 +435,61 @@ class _ConcurrentAttempts:
             print(f"flytelite: attempt {spec.attempt_id} ended without a verdict: {one_line(exc)}", file=sys.stderr)
             os._exit(1)
 
+    def cancel(self, attempt_id: str) -> None:
+        """Cancel ``attempt_id``'s asyncio tasks on its thread's loop (or skip it, not yet started); the others run on.
+
+        A sync task's body, in the thread flyte runs it in, cannot be stopped: it runs on, its result unused.
+        """
+        with self._turn:
+            self._cancelled.add(attempt_id)
+            loop = self._loops.get(attempt_id)
+            self._turn.notify_all()
+        if loop is not None:
+            loop.call_soon_threadsafe(_cancel_tasks, loop)
+
     def _run_to_outcome(self, spec: AttemptSpec, ticket: int) -> None:
-        environ = shared_environ(spec.environ)
-        self._enter(ticket, environ)
+        attempt_id = spec.attempt_id
+        if not self._enter(ticket, shared_environ(spec.environ), attempt_id):
+            self.conn.send(Outcome(attempt_id, None, True, None))  # cancelled before its turn
+            return
         inputs_path = os.path.join(self.scratch, f"inputs-{ticket}.pb")
+        failure, outputs, terminated = None, None, False
         try:
             with open(inputs_path, "wb") as file:
                 file.write(spec.input_bytes)
             failure = self.runtime.run(concurrent_attempt_argv(spec, inputs_path), spec.options["output_prefix"])
             outputs = self.runtime.outputs if spec.want_outputs and failure is None else None
+        except asyncio.CancelledError:
+            if attempt_id not in self._cancelled:
+                raise
+            terminated = True
         finally:
             os.unlink(inputs_path)
-            self._leave()
-        self.conn.send(Outcome(spec.attempt_id, failure, False, outputs))
+            self._leave(attempt_id)
+        self.conn.send(Outcome(attempt_id, None if terminated else failure, terminated, outputs))
 
-    def _enter(self, ticket: int, environ: dict[str, str]) -> None:
+    def _enter(self, ticket: int, environ: dict[str, str], attempt_id: str) -> bool:
+        """Wait for ``ticket``'s turn and room beside the running attempts; False when it was cancelled meanwhile."""
         with self._turn:
-            self._turn.wait_for(lambda: self._serving == ticket and (self._running == 0 or (self._warm and environ == self._environ)))
+            self._turn.wait_for(
+                lambda: self._serving == ticket and (attempt_id in self._cancelled or self._running == 0 or (self._warm and environ == self._environ))
+            )
             self._serving += 1
+            self._turn.notify_all()
+            if attempt_id in self._cancelled:
+                self._cancelled.discard(attempt_id)
+                return False
             if self._running == 0:
                 self._environ = environ
                 set_environ({**self.base_environ, **environ})
             self._running += 1
-            self._turn.notify_all()
+            self._loops[attempt_id] = self.runtime.loop
+            return True
 
-    def _leave(self) -> None:
+    def _leave(self, attempt_id: str) -> None:
         with self._turn:
+            del self._loops[attempt_id]
+            self._cancelled.discard(attempt_id)
             self._running -= 1
             self._warm = True
             if self._running == 0:

@@ -33,7 +33,7 @@ from ..errors import SYSTEM, Failure, classify, one_line
 from ..settings import AttemptSettings
 from .code_cache import CodeCache, CodeVersion
 from .request import AttemptSpec
-from .flyte2_worker import Flyte2Setup, flyte2_worker_main
+from .flyte2_worker import CancelAttempt, Flyte2Setup, flyte2_worker_main
 from .worker import STARTED, Outcome, worker_main
 
 log = get_logger("flytelite.serve")
@@ -71,6 +71,7 @@ class Worker:
         self.running: dict[str, AttemptState] = {}  # by attempt id: one, or a reuse policy's concurrency's worth
         self.held: AttemptState | None = None  # taken from the queue while attempts it could not join ran
         self.holding = False
+        self.send_lock = threading.Lock()  # the feeding thread and a cancel both send to a worker running concurrent attempts
         self.code: CodeVersion | None = None  # the fast-registered code the process imports from, held in the cache
         self.flyte2: str | None = None  # a Flyte 2 worker's code bundle ("": the image's code); None: a Flyte 1 worker
         self.idle_ttl: float | None = None  # a Flyte 2 worker's reuse policy idle time
@@ -103,7 +104,8 @@ class Worker:
     def stop_process(self) -> None:
         """Ask the worker to exit (SIGKILL if it has not after the grace period); release its pipe."""
         try:
-            self.conn.send(None)
+            with self.send_lock:
+                self.conn.send(None)
         except OSError:
             pass  # it is gone already
         self.process.join(self.pool.cancel_grace)
@@ -231,7 +233,8 @@ class Worker:
 
         def send(state: AttemptState) -> None:
             self.attempts_run += 1
-            self.conn.send(state.spec)
+            with self.send_lock:
+                self.conn.send(state.spec)
             sent.append(state)
             inflight[state.spec.attempt_id] = state
 
@@ -252,6 +255,8 @@ class Worker:
                 message = self.conn.recv()
                 if message == STARTED:
                     acknowledged += 1
+                elif isinstance(message, Outcome) and message.terminated and message.attempt_id in inflight:
+                    self.pool.cancelled_in_worker(inflight.pop(message.attempt_id))
                 elif isinstance(message, Outcome) and message.attempt_id in inflight:
                     self.pool.finish_with(inflight.pop(message.attempt_id), message)
         except (EOFError, OSError):
@@ -432,11 +437,22 @@ class WorkerPool:
         timer.start()
 
     def _signal_attempt(self, state: AttemptState, signum: int) -> bool:
-        """Signal the worker running ``state``, only while it still runs it: never the attempt after it."""
+        """Signal the worker running ``state``, only while it still runs it: never the attempt after it.
+
+        A DeleteTask's SIGTERM to a Flyte 2 worker of a reuse policy's concurrency is a :class:`CancelAttempt`
+        instead, which cancels only ``state``'s asyncio tasks; SIGKILL, after the grace period, ends them all.
+        """
         with self.lock:
             worker = state.worker
             if state.done.is_set() or worker is None or worker.running.get(state.spec.attempt_id) is not state:
                 return False
+            if signum == signal.SIGTERM and state.cancelled and not self.stopping and state.spec.options.get("concurrency", 1) > 1:
+                try:
+                    with worker.send_lock:
+                        worker.conn.send(CancelAttempt(state.spec.attempt_id))
+                except OSError:
+                    return False  # the worker is gone: its death is the attempt's verdict
+                return True
             try:
                 os.kill(worker.pid, signum)
             except ProcessLookupError:
@@ -451,6 +467,12 @@ class WorkerPool:
             self._finish(state, "ABORTED", failure["message"], failure, None)
         else:
             self._finish(state, "RETRYABLE_FAILED" if failure["recoverable"] else "FAILED", failure["message"], failure, None)
+
+    def cancelled_in_worker(self, state: AttemptState) -> None:
+        """A concurrent attempt whose tasks its worker cancelled (DeleteTask): the worker and its other attempts run on."""
+        failure = Failure("SYSTEM", "cancelled: its tasks were cancelled in the worker, whose other attempts ran on", "", SYSTEM, True, time.time())
+        self._write_error_document(state.spec, failure)
+        self._finish(state, "ABORTED", failure.message, failure.to_fields(), None)
 
     def worker_died(self, state: AttemptState, exit_code: int | None) -> None:
         """The worker died during the attempt: a recoverable SYSTEM error, recorded as execute's would be."""

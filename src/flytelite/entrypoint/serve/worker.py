@@ -100,15 +100,16 @@ def worker_main(conn: Any, preload: list[str], code_dir: str | None = None) -> N
             return
 
 
-def next_attempt(conn: Any) -> AttemptSpec | None:
-    """The next attempt from the server, acknowledged; ``None`` when the worker is to end (or the server is gone)."""
+def next_attempt(conn: Any) -> Any:
+    """The next message from the server: an attempt (acknowledged), a Flyte 2 worker's cancel; ``None``
+    when the worker is to end (or the server is gone)."""
     try:
-        spec = conn.recv()
+        message = conn.recv()
     except EOFError:
         return None
-    if spec is not None:
+    if isinstance(message, AttemptSpec):
         conn.send(STARTED)  # from here on, a death of this worker is the attempt's failure
-    return spec
+    return message
 
 
 def end_with_the_fork_server() -> None:
