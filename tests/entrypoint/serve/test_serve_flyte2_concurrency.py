@@ -81,6 +81,25 @@ def test_concurrent_attempts_run_at_once_in_one_worker_and_write_a_cold_a0s_file
         assert f"{tag} slept".encode() in warm_files["outputs.pb"]
 
 
+def test_the_reuse_policys_concurrency_is_read_from_the_template(tmp_path: Path) -> None:
+    from flytelite.entrypoint.serve.request import build_spec
+
+    request = nap_request(tmp_path, "t", tmp_path)
+    spec = build_spec("a", request.template, request.inputs, request.output_prefix, request.task_execution_metadata)
+    assert spec.options["concurrency"] == 3  # f3_concurrent.env's ReusePolicy
+    assert spec.options["idle_ttl"] == 60
+
+
+@pytest.mark.parametrize("parallelism", [0, 2.5, -1])
+def test_a_concurrency_flyte_would_not_write_is_refused(tmp_path: Path, parallelism: float) -> None:
+    from flytelite.entrypoint.serve.request import InvalidRequest, build_spec
+
+    request = nap_request(tmp_path, "t", tmp_path)
+    request.template.custom.fields["spec"].struct_value.fields["parallelism"].number_value = parallelism
+    with pytest.raises(InvalidRequest, match="concurrency"):
+        build_spec("a", request.template, request.inputs, request.output_prefix, request.task_execution_metadata)
+
+
 @pytest.mark.slow
 def test_attempts_whose_environments_differ_run_one_after_the_other(one_worker: AgentClient, tmp_path: Path) -> None:
     """Another value of a variable that may configure flyte: the second waits for the first, in the same worker."""

@@ -6,7 +6,9 @@ whenever one is needed (at start, after a crash, when one is recycled). Forking 
 process itself would copy its threads' locks mid-use; the fork server has no threads to copy.
 
 Each worker has a thread here that feeds it one attempt at a time from a shared queue and waits for
-its reply or its death. Every attempt gets exactly one verdict: the worker's, a crash's, or a cancel's.
+its reply or its death; a Flyte 2 worker of a reuse policy with ``concurrency`` above 1 is fed up to
+that many attempts of its bundle and policy at once, their replies matched by attempt id. Every
+attempt gets exactly one verdict: the worker's, a crash's, or a cancel's.
 
 A worker process runs one code version: the daemon's own, or one fast-registered archive (held in
 :class:`~.code_cache.CodeCache`). An attempt of another version first replaces the process with one

@@ -21,3 +21,4 @@ async def nap(tag: str, milliseconds: int, record_dir: str) -> str:
     await asyncio.sleep(milliseconds / 1000)
     Path(record_dir, f"{tag}.json").write_text(json.dumps({"pid": os.getpid(), "start": start, "end": time.time()}))
     return f"{tag} slept {milliseconds} ms"
+
