@@ -58,21 +58,40 @@ def overlap(windows: list[dict[str, float]]) -> bool:
     return max(w["start"] for w in windows) < min(w["end"] for w in windows)
 
 
-@pytest.mark.slow
-def test_concurrent_attempts_run_at_once_in_one_worker_and_write_a_cold_a0s_files(one_worker: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+def warmed_up(client: AgentClient, tmp_path: Path) -> Path:
+    """The folder the naps record in, after one attempt the worker ran alone (its first imports the task)."""
     record_dir = tmp_path / "records"
     record_dir.mkdir()
-    # The worker's first attempt runs alone (it imports the task): the three after it may overlap.
-    first = one_worker.wait(one_worker.create(nap_request(tmp_path, "first", record_dir)), timeout=120)
-    assert first.phase == Phase.SUCCEEDED, first.message
+    warm = client.wait(client.create(nap_request(tmp_path, "warm", record_dir)), timeout=120)
+    assert warm.phase == Phase.SUCCEEDED, warm.message
+    return record_dir
+
+
+def start_naps(client: AgentClient, tmp_path: Path, tags: list[str]) -> tuple[Path, list[bytes], str]:
+    """Naps ``tags`` created in a warmed-up worker, once all have started: their record folder, their
+    resource metas, and the one process id they run in."""
+    record_dir = warmed_up(client, tmp_path)
+    metas = [client.create(nap_request(tmp_path, tag, record_dir)) for tag in tags]
+    started = [record_dir / f"{tag}.started" for tag in tags]
+    deadline = time.monotonic() + 60
+    while not all(path.exists() for path in started) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pids = {path.read_text() for path in started}
+    assert len(pids) == 1, pids
+    return record_dir, metas, pids.pop()
+
+
+@pytest.mark.slow
+def test_concurrent_attempts_run_at_once_in_one_worker_and_write_a_cold_a0s_files(one_worker: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
+    record_dir = warmed_up(one_worker, tmp_path)
     tags = ["x", "y", "z"]
     metas = [one_worker.create(nap_request(tmp_path, tag, record_dir)) for tag in tags]
     resources = [one_worker.wait(meta, timeout=120) for meta in metas]
     assert [r.phase for r in resources] == [Phase.SUCCEEDED] * 3, [r.message for r in resources]
     windows = records(record_dir, tags)
-    assert len({w["pid"] for w in windows} | {records(record_dir, ["first"])[0]["pid"]}) == 1
+    assert len({w["pid"] for w in windows} | {records(record_dir, ["warm"])[0]["pid"]}) == 1
     assert overlap(windows), windows
-    for tag in ["first", *tags]:  # each prefix holds its own attempt's outputs, as a cold a0 writes them
+    for tag in ["warm", *tags]:  # each prefix holds its own attempt's outputs, as a cold a0 writes them
         cold = tmp_path / f"cold-{tag}"
         finished = cold_a0("nap", str(cold), nap_inputs(tag, record_dir), str(tmp_path / "run"), module_env, MODULE)
         assert finished.returncode == 0, finished.stderr[-3000:]
@@ -103,10 +122,7 @@ def test_a_concurrency_flyte_would_not_write_is_refused(tmp_path: Path, parallel
 @pytest.mark.slow
 def test_attempts_whose_environments_differ_run_one_after_the_other(one_worker: AgentClient, tmp_path: Path) -> None:
     """Another value of a variable that may configure flyte: the second waits for the first, in the same worker."""
-    record_dir = tmp_path / "records"
-    record_dir.mkdir()
-    warm = one_worker.wait(one_worker.create(nap_request(tmp_path, "warm", record_dir)), timeout=120)
-    assert warm.phase == Phase.SUCCEEDED, warm.message
+    record_dir = warmed_up(one_worker, tmp_path)
     metas = [one_worker.create(nap_request(tmp_path, tag, record_dir, {"FLYTE_SOMETHING": tag})) for tag in ("p", "q")]
     resources = [one_worker.wait(meta, timeout=120) for meta in metas]
     assert [r.phase for r in resources] == [Phase.SUCCEEDED] * 2, [r.message for r in resources]
@@ -117,19 +133,9 @@ def test_attempts_whose_environments_differ_run_one_after_the_other(one_worker: 
 
 @pytest.mark.slow
 def test_a_worker_killed_with_attempts_in_flight_gives_each_one_verdict(one_worker: AgentClient, tmp_path: Path) -> None:
-    record_dir = tmp_path / "records"
-    record_dir.mkdir()
-    warm = one_worker.wait(one_worker.create(nap_request(tmp_path, "warm", record_dir)), timeout=120)
-    assert warm.phase == Phase.SUCCEEDED, warm.message
     tags = ["k1", "k2", "k3"]
-    metas = [one_worker.create(nap_request(tmp_path, tag, record_dir)) for tag in tags]
-    deadline = time.monotonic() + 60
-    started = [record_dir / f"{tag}.started" for tag in tags]
-    while not all(path.exists() for path in started) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    pids = {path.read_text() for path in started}
-    assert len(pids) == 1, pids
-    os.kill(int(pids.pop()), 9)
+    record_dir, metas, pid = start_naps(one_worker, tmp_path, tags)
+    os.kill(int(pid), 9)
     for tag, meta in zip(tags, metas):
         resource = one_worker.wait(meta, timeout=60)
         # The task declares outputs: the verdict is the error document the pool wrote, read by the backend.
@@ -144,15 +150,8 @@ def test_a_worker_killed_with_attempts_in_flight_gives_each_one_verdict(one_work
 
 @pytest.mark.slow
 def test_deleting_one_concurrent_attempt_leaves_the_others_running(one_worker: AgentClient, tmp_path: Path) -> None:
-    record_dir = tmp_path / "records"
-    record_dir.mkdir()
-    warm = one_worker.wait(one_worker.create(nap_request(tmp_path, "warm", record_dir)), timeout=120)
-    assert warm.phase == Phase.SUCCEEDED, warm.message
     tags = ["c1", "c2", "c3"]
-    metas = [one_worker.create(nap_request(tmp_path, tag, record_dir)) for tag in tags]
-    deadline = time.monotonic() + 60
-    while not all((record_dir / f"{tag}.started").exists() for tag in tags) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    record_dir, metas, pid = start_naps(one_worker, tmp_path, tags)
     one_worker.delete(metas[1], task_type=ACTOR_TASK_TYPE)
     cancelled = one_worker.wait(metas[1], timeout=30)
     assert cancelled.phase == Phase.ABORTED, cancelled.message
@@ -163,5 +162,4 @@ def test_deleting_one_concurrent_attempt_leaves_the_others_running(one_worker: A
         resource = one_worker.wait(meta, timeout=60)
         assert resource.phase == Phase.SUCCEEDED, resource.message
         assert list(files(tmp_path / tag)) == ["outputs.pb"]
-    pids = {records(record_dir, [tag])[0]["pid"] for tag in (tags[0], tags[2])}
-    assert pids == {int((record_dir / "c2.started").read_text())}
+    assert {str(window["pid"]) for window in records(record_dir, [tags[0], tags[2]])} == {pid}  # the worker was not replaced
