@@ -163,3 +163,23 @@ def test_deleting_one_concurrent_attempt_leaves_the_others_running(one_worker: A
         assert resource.phase == Phase.SUCCEEDED, resource.message
         assert list(files(tmp_path / tag)) == ["outputs.pb"]
     assert {str(window["pid"]) for window in records(record_dir, [tags[0], tags[2]])} == {pid}  # the worker was not replaced
+
+
+@pytest.mark.slow
+def test_an_attempt_deleted_while_it_waits_its_turn_ends_at_once(one_worker: AgentClient, tmp_path: Path) -> None:
+    """It waits behind an attempt of another environment: deleted, it never runs and need not wait for that one."""
+    record_dir, metas, pid = start_naps(one_worker, tmp_path, ["running"])
+    waiting = one_worker.create(nap_request(tmp_path, "waiting", record_dir, {"FLYTE_SOMETHING": "else"}))
+    deadline = time.monotonic() + 30
+    while one_worker.get(waiting).phase != Phase.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.01)  # sent to the worker (the pool's RUNNING), where it waits for "running" to end
+    one_worker.delete(waiting, task_type=ACTOR_TASK_TYPE)
+    cancelled = one_worker.wait(waiting, timeout=30)
+    assert cancelled.phase == Phase.ABORTED, cancelled.message
+    assert "cancelled in the worker" in cancelled.message
+    assert not (record_dir / "running.json").exists()  # it ended before the attempt it waited for
+    assert list(files(tmp_path / "waiting")) == ["error.pb"]
+    running = one_worker.wait(metas[0], timeout=60)
+    assert running.phase == Phase.SUCCEEDED, running.message
+    assert not (record_dir / "waiting.started").exists()
+    assert str(records(record_dir, ["running"])[0]["pid"]) == pid

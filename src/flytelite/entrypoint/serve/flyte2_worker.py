@@ -411,6 +411,7 @@ class _ConcurrentAttempts:
         self.base_environ, self.base_cwd, self.base_path, self.scratch = base_environ, base_cwd, base_path, scratch
         self._turn = threading.Condition()
         self._tickets = self._serving = self._running = 0
+        self._passed: set[int] = set()  # tickets admitted or skipped (cancelled) while an earlier one still waited
         self._environ: dict[str, str] | None = None
         self._warm = False
         self._threads: list[threading.Thread] = []
@@ -441,6 +442,8 @@ class _ConcurrentAttempts:
         A sync task's body, in the thread flyte runs it in, cannot be stopped: it runs on, its result unused.
         """
         with self._turn:
+            # Unknown here: its spec is still on its way (the pool claims, then sends), or it has ended
+            # and its verdict is on its way; remembered for the first case (the second's id never comes back).
             self._cancelled.add(attempt_id)
             loop = self._loops.get(attempt_id)
             self._turn.notify_all()
@@ -469,12 +472,16 @@ class _ConcurrentAttempts:
         self.conn.send(Outcome(attempt_id, None if terminated else failure, terminated, outputs))
 
     def _enter(self, ticket: int, environ: dict[str, str], attempt_id: str) -> bool:
-        """Wait for ``ticket``'s turn and room beside the running attempts; False when it was cancelled meanwhile."""
+        """Wait for ``ticket``'s turn and room beside the running attempts; False when it was cancelled meanwhile
+        (at once: a cancelled attempt waits for no other)."""
         with self._turn:
             self._turn.wait_for(
-                lambda: self._serving == ticket and (attempt_id in self._cancelled or self._running == 0 or (self._warm and environ == self._environ))
+                lambda: attempt_id in self._cancelled or (self._serving == ticket and (self._running == 0 or (self._warm and environ == self._environ)))
             )
-            self._serving += 1
+            self._passed.add(ticket)
+            while self._serving in self._passed:
+                self._passed.remove(self._serving)
+                self._serving += 1
             self._turn.notify_all()
             if attempt_id in self._cancelled:
                 self._cancelled.discard(attempt_id)
