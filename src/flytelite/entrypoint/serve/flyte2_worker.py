@@ -495,6 +495,8 @@ class _ConcurrentAttempts:
 
     def _leave(self, attempt_id: str) -> None:
         with self._turn:
+            if sys.path.count(".") > self.base_path.count("."):
+                sys.path.remove(".")  # the one _run_action put first: sys.path would grow while attempts overlap
             del self._loops[attempt_id]
             self._cancelled.discard(attempt_id)
             self._running -= 1
