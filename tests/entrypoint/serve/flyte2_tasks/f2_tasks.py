@@ -66,3 +66,9 @@ def pid() -> int:
 async def parent(a: int) -> int:
     """Calls another task: its attempt builds the controller, which enqueues the child at the backend."""
     return await add.aio(a, 1)
+
+
+@env.task
+async def parent_of_boom(a: int) -> int:
+    """Calls a task that fails: the child's error becomes this task's."""
+    return await boom.aio(a)
