@@ -64,3 +64,80 @@ def test_a_cold_parent_runs_its_child_through_the_backend(backend: FakeActionsBa
     [child] = backend.service.children.values()
     assert child.phase == phase_pb2.ACTION_PHASE_SUCCEEDED, child.log.decode()[-3000:]
     assert child.output_uri.startswith(f"s3://{s3_bucket}/") and child.output_uri.endswith(f"/run/{enqueued.action.action_id.name}/1")
+
+
+def test_a_failing_child_is_the_cold_parents_error(backend: FakeActionsBackend, module_env, s3_env, s3_bucket: str, tmp_path: Path) -> None:
+    """flyte turns the child's FAILED update (its error) into the parent's exception, uploaded as the parent's error.pb."""
+    from flyteidl2.core import execution_pb2 as execution2
+
+    run_cold(backend, {**module_env, **storage_env(s3_env)}, "parent_of_boom", tmp_path / "out", f"s3://{s3_bucket}/run", a=7)
+    [child] = backend.service.children.values()
+    assert child.phase == phase_pb2.ACTION_PHASE_FAILED
+    assert child.error is not None and "boom 7" in child.error.message and child.error.kind == execution2.ExecutionError.USER
+    assert not (tmp_path / "out" / "outputs.pb").exists()
+    document = execution2.ErrorDocument.FromString((tmp_path / "out" / "error.pb").read_bytes())
+    assert "boom 7" in document.error.message
+    assert document.error.origin == execution2.ExecutionError.USER
+
+
+@pytest.fixture(scope="module")
+def warm_backend(module_env: dict[str, str], s3_server) -> Iterator[FakeActionsBackend]:
+    running = FakeActionsBackend(FLYTE2_TASK_DIR, {**module_env, **storage_env(s3_server.env())})
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def nested_daemon(module_env: dict[str, str], s3_server, warm_backend: FakeActionsBackend) -> Iterator[Daemon]:
+    """A daemon whose Flyte 2 workers reach the fake backend by ``--flyte2-endpoint`` alone, as in a cluster:
+    the chart's pod variables (_U_USE_ACTIONS, _U_INSECURE) never reach a connector."""
+    env = {**module_env, **storage_env(s3_server.env())}
+    running = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE, "--flyte2-endpoint", warm_backend.endpoint], env, cwd=FLYTE2_TASK_DIR)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def nested_client(nested_daemon: Daemon) -> Iterator[AgentClient]:
+    agent = AgentClient(nested_daemon.port)
+    yield agent
+    agent.close()
+
+
+def run_warm(client: AgentClient, name: str, prefix: Path, run_base: str, **inputs: int):
+    os.makedirs(prefix, exist_ok=True)  # a0 writes into an existing folder (local storage makes none)
+    resource = client.wait(client.create(create_request(name, str(prefix), literal_inputs(**inputs), run_base)), timeout=120)
+    assert resource.phase == Phase.SUCCEEDED, resource.message
+    return resource
+
+
+def warm_pid(client: AgentClient, prefix: Path, run_base: str) -> int:
+    run_warm(client, "pid", prefix, run_base)
+    return outputs(prefix).literals["o0"].scalar.primitive.integer
+
+
+def test_a_warm_parent_runs_its_child_as_a_cold_one(
+    nested_client: AgentClient, warm_backend: FakeActionsBackend, backend: FakeActionsBackend, module_env, s3_env, s3_bucket: str, tmp_path: Path
+) -> None:
+    """The same parent cold and warm (each against a backend of its own): the same outputs.pb; then a second
+    warm attempt with a nested call in the same worker (the controller is built and stopped per attempt)."""
+    before = warm_pid(nested_client, tmp_path / "pid-before", f"s3://{s3_bucket}/warm")
+    run_cold(backend, {**module_env, **storage_env(s3_env)}, "parent", tmp_path / "cold", f"s3://{s3_bucket}/cold", a=3)
+    run_warm(nested_client, "parent", tmp_path / "warm", f"s3://{s3_bucket}/warm", a=3)
+    assert (tmp_path / "warm" / "outputs.pb").read_bytes() == (tmp_path / "cold" / "outputs.pb").read_bytes()
+    assert outputs(tmp_path / "warm").literals["o0"].scalar.primitive.integer == 4
+
+    run_warm(nested_client, "parent", tmp_path / "warm-again", f"s3://{s3_bucket}/warm", a=10)
+    assert outputs(tmp_path / "warm-again").literals["o0"].scalar.primitive.integer == 11
+    assert warm_pid(nested_client, tmp_path / "pid-after", f"s3://{s3_bucket}/warm") == before  # one worker ran all four
+    children = list(warm_backend.service.children.values())
+    assert len(children) == 2 and all(child.phase == phase_pb2.ACTION_PHASE_SUCCEEDED for child in children)
+
+
+def test_a_failing_child_is_the_warm_parents_error_as_the_cold_ones(
+    nested_client: AgentClient, backend: FakeActionsBackend, module_env, s3_env, s3_bucket: str, tmp_path: Path
+) -> None:
+    run_cold(backend, {**module_env, **storage_env(s3_env)}, "parent_of_boom", tmp_path / "cold", f"s3://{s3_bucket}/cold", a=8)
+    resource = run_warm(nested_client, "parent_of_boom", tmp_path / "warm", f"s3://{s3_bucket}/warm", a=8)
+    assert "boom 8" in resource.message  # the task declares outputs: the backend reads error.pb from the prefix
+    assert (tmp_path / "warm" / "error.pb").read_bytes() == (tmp_path / "cold" / "error.pb").read_bytes()

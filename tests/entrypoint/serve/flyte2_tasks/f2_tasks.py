@@ -58,6 +58,12 @@ def endpoint() -> str:
 
 
 @env.task
+def controller_settings() -> str:
+    """What flyte's controller would be built from: endpoint, plaintext, ActionsService (flyte/_initialize.py, _service_protocol.py)."""
+    return "|".join(os.environ.get(name, "") for name in ("_U_EP_OVERRIDE", "_U_INSECURE", "_U_USE_ACTIONS"))
+
+
+@env.task
 def pid() -> int:
     return os.getpid()
 
