@@ -76,12 +76,10 @@ def action_output_prefix(run_output_base: str, run_name: str, action_name: str, 
     """``<scheme>://<bucket>/<shard>/<rest of run base>/<action>/<attempt>`` (executor/pkg/plugin/task_exec_context.go:67-92).
 
     The shard hashes ``namespace/name`` of the TaskAction CR, named ``<run>-<action>`` for a child
-    (actions/k8s/client.go:992-998). A local run base has no bucket: the shard is its first segment.
+    (actions/k8s/client.go:992-998).
     """
     shard = shard_prefix(f"{NAMESPACE}/{run_name}-{action_name}")
-    scheme, sep, rest = run_output_base.partition("://")
-    if not sep:
-        return "/" + "/".join([shard, run_output_base.strip("/"), action_name, str(attempt)])
+    scheme, _, rest = run_output_base.partition("://")
     bucket, _, path = rest.partition("/")
     segments = [shard, *([path.strip("/")] if path.strip("/") else []), action_name, str(attempt)]
     return f"{scheme}://{bucket}/" + "/".join(segments)
@@ -131,6 +129,8 @@ class FakeActionsService:
             raise ConnectError(Code.INVALID_ARGUMENT, "the fake ActionsService runs task actions with a container only")
         if not action.parent_action_name:
             raise ConnectError(Code.INVALID_ARGUMENT, "the fake ActionsService runs child actions only (no RunSpec for a root)")
+        if "://" not in action.run_output_base:  # the shard would land at the file system's root
+            raise ConnectError(Code.INVALID_ARGUMENT, f"the fake ActionsService needs a run base in a bucket, not {action.run_output_base!r}")
         output_uri = action_output_prefix(action.run_output_base, action.action_id.run.name, action.action_id.name)
         child = ChildAction(action=action, output_uri=output_uri)
         with self._lock:
@@ -163,9 +163,10 @@ class FakeActionsService:
         child = self.children.get((request.action_id.run.name, request.action_id.name))
         if child is None:
             raise ConnectError(Code.NOT_FOUND, f"no action {request.action_id.name}")
-        if child.process is not None and child.process.poll() is None:
-            child.process.kill()
         self._set_phase(child, phase_pb2.ACTION_PHASE_ABORTED)
+        with self._lock:
+            if child.process is not None and child.process.poll() is None:
+                os.killpg(child.process.pid, signal.SIGKILL)  # the pod deleted with the CR
         return actions.AbortResponse()
 
     def update(self, request: Any, ctx: Any) -> Any:
@@ -267,10 +268,11 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _ConnectRequestHandler(WSGIRequestHandler):
-    """wsgiref's handler, quiet, and reading the chunked request bodies flyte's client sends on a stream.
+    """wsgiref's handler, quiet, and handing the application the request body read whole.
 
-    wsgiref passes the socket as ``wsgi.input`` without decoding ``Transfer-Encoding: chunked``
-    (httpx's encoding for a streaming request): the body is decoded here and handed on with its length.
+    wsgiref passes the socket itself as ``wsgi.input``: it does not decode ``Transfer-Encoding:
+    chunked`` (httpx's encoding for a streaming request), and connectrpc, which drains the body
+    to its end after an error, would wait there for a client that keeps the connection open.
     """
 
     def handle(self) -> None:
@@ -278,11 +280,12 @@ class _ConnectRequestHandler(WSGIRequestHandler):
         if not self.parse_request():
             return
         environ = self.get_environ()
-        body = self.rfile
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            decoded = _read_chunked(self.rfile)
-            body, environ["CONTENT_LENGTH"] = io_bytes(decoded), str(len(decoded))
-        handler = ServerHandler(body, self.wfile, self.get_stderr(), environ, multithread=True)
+            body = _read_chunked(self.rfile)
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        environ["CONTENT_LENGTH"] = str(len(body))
+        handler = ServerHandler(io_bytes(body), self.wfile, self.get_stderr(), environ, multithread=True)
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
 

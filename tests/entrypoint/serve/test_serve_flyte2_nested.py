@@ -8,27 +8,34 @@ does not exist yet).
 
 from __future__ import annotations
 
-import importlib.util
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-pytestmark = [
-    pytest.mark.skipif(importlib.util.find_spec("flyte") is None, reason="flyte (Flyte 2's SDK, the extra flytelite[flyte2]) is not installed"),
-    pytest.mark.slow,
-]
+pytest.importorskip("flyte", reason="flyte (Flyte 2's SDK, the extra flytelite[flyte2]) is not installed")
 
-if importlib.util.find_spec("flyte") is not None:  # the fake is built on flyte's generated Connect service
-    from flyteidl.core import execution_pb2, literals_pb2
-    from flyteidl2.common import phase_pb2
+from connectrpc.code import Code  # noqa: E402 - flyte's dependencies, there only when flyte is
+from connectrpc.errors import ConnectError  # noqa: E402
+from flyteidl.core import execution_pb2, literals_pb2  # noqa: E402
+from flyteidl2.actions import actions_service_pb2 as actions  # noqa: E402
+from flyteidl2.actions.actions_service_connect import ActionsServiceClientSync  # noqa: E402
+from flyteidl2.common import identifier_pb2, phase_pb2  # noqa: E402
+from flyteidl2.core import execution_pb2 as execution2  # noqa: E402
+from flyteidl2.core import tasks_pb2 as tasks2  # noqa: E402
+from flyteidl2.task import task_definition_pb2  # noqa: E402
+from flyteidl2.workflow import run_definition_pb2  # noqa: E402
 
-    from .agent_client import AgentClient, Daemon
-    from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs
-    from .flyte2_actions import FakeActionsBackend
+from flytelite import io  # noqa: E402
 
-Phase = None if importlib.util.find_spec("flyte") is None else execution_pb2.TaskExecution
+from .agent_client import AgentClient, Daemon  # noqa: E402
+from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, flyte2_template, literal_inputs  # noqa: E402
+from .flyte2_actions import FakeActionsBackend  # noqa: E402
+
+pytestmark = pytest.mark.slow
+Phase = execution_pb2.TaskExecution
 
 
 def storage_env(s3_env: dict[str, str]) -> dict[str, str]:
@@ -68,8 +75,6 @@ def test_a_cold_parent_runs_its_child_through_the_backend(backend: FakeActionsBa
 
 def test_a_failing_child_is_the_cold_parents_error(backend: FakeActionsBackend, module_env, s3_env, s3_bucket: str, tmp_path: Path) -> None:
     """flyte turns the child's FAILED update (its error) into the parent's exception, uploaded as the parent's error.pb."""
-    from flyteidl2.core import execution_pb2 as execution2
-
     run_cold(backend, {**module_env, **storage_env(s3_env)}, "parent_of_boom", tmp_path / "out", f"s3://{s3_bucket}/run", a=7)
     [child] = backend.service.children.values()
     assert child.phase == phase_pb2.ACTION_PHASE_FAILED
@@ -141,3 +146,54 @@ def test_a_failing_child_is_the_warm_parents_error_as_the_cold_ones(
     resource = run_warm(nested_client, "parent_of_boom", tmp_path / "warm", f"s3://{s3_bucket}/warm", a=8)
     assert "boom 8" in resource.message  # the task declares outputs: the backend reads error.pb from the prefix
     assert (tmp_path / "warm" / "error.pb").read_bytes() == (tmp_path / "cold" / "error.pb").read_bytes()
+
+
+def enqueue_request(name: str, action_name: str, run_base: str, **inputs):
+    """An EnqueueRequest as flyte's controller sends it (_core.py ``_bg_launch``), its inputs uploaded first."""
+    template = tasks2.TaskTemplate.FromString(flyte2_template(name).SerializeToString())
+    input_uri = f"{run_base}/{action_name}/inputs.pb"
+    io.write_bytes(input_uri, literal_inputs(**inputs).SerializeToString())
+    action_id = identifier_pb2.ActionIdentifier(name=action_name, run=identifier_pb2.RunIdentifier(name="r1", project="p", domain="d", org="o"))
+    task = run_definition_pb2.TaskAction(spec=task_definition_pb2.TaskSpec(task_template=template))
+    action = actions.Action(action_id=action_id, parent_action_name="a1", task=task, input_uri=input_uri, run_output_base=run_base)
+    return actions.EnqueueRequest(action=action)
+
+
+def test_the_fake_backend_over_connect(backend: FakeActionsBackend, s3_bucket: str, tmp_path: Path) -> None:
+    """The fake through flyte's own generated Connect client: refusals, Abort of a running child, and a
+    watch that starts after the fact (the snapshot, then the sentinel)."""
+    client = ActionsServiceClientSync(f"http://{backend.endpoint}")
+    run_base, pid_file = f"s3://{s3_bucket}/run", tmp_path / "pid"
+    request = enqueue_request("sleepy", "child1", run_base, pid_file=str(pid_file), seconds=120)
+    client.enqueue(request)
+    with pytest.raises(ConnectError) as exists:
+        client.enqueue(request)
+    assert exists.value.code == Code.ALREADY_EXISTS
+    local = actions.EnqueueRequest()
+    local.CopyFrom(request)
+    local.action.run_output_base = str(tmp_path)
+    local.action.action_id.name = "child2"
+    with pytest.raises(ConnectError) as refused:
+        client.enqueue(local)
+    assert refused.value.code == Code.INVALID_ARGUMENT
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child_pid = int(pid_file.read_text())
+
+    client.abort(actions.AbortRequest(action_id=request.action.action_id))
+    with pytest.raises(ConnectError) as unknown:
+        client.abort(actions.AbortRequest(action_id=local.action.action_id))
+    assert unknown.value.code == Code.NOT_FOUND
+    [child] = backend.service.children.values()
+    assert child.done.is_set() and child.process is not None
+    assert child.process.wait(30) == -9 and child.process.pid == child_pid
+    with pytest.raises(ProcessLookupError):
+        os.kill(child_pid, 0)
+
+    watch = client.watch_for_updates(actions.WatchForUpdatesRequest(parent_action_id=identifier_pb2.ActionIdentifier(name="a1", run=request.action.action_id.run)))
+    snapshot, sentinel = next(watch), next(watch)
+    assert snapshot.action_update.action_id.name == "child1" and snapshot.action_update.phase == phase_pb2.ACTION_PHASE_ABORTED
+    assert snapshot.action_update.output_uri == child.output_uri
+    assert sentinel.control_message.sentinel
+    client.close()
