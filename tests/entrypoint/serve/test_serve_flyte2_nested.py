@@ -122,7 +122,7 @@ def warm_pid(client: AgentClient, prefix: Path, run_base: str) -> int:
 
 
 def test_a_warm_parent_runs_its_child_as_a_cold_one(
-    nested_client: AgentClient, warm_backend: FakeActionsBackend, backend: FakeActionsBackend, module_env, s3_env, s3_bucket: str, tmp_path: Path
+    nested_daemon: Daemon, nested_client: AgentClient, warm_backend: FakeActionsBackend, backend: FakeActionsBackend, module_env, s3_env, s3_bucket: str, tmp_path: Path
 ) -> None:
     """The same parent cold and warm (each against a backend of its own): the same outputs.pb; then a second
     warm attempt with a nested call in the same worker (the controller is built and stopped per attempt)."""
@@ -137,6 +137,8 @@ def test_a_warm_parent_runs_its_child_as_a_cold_one(
     assert warm_pid(nested_client, tmp_path / "pid-after", f"s3://{s3_bucket}/warm") == before  # one worker ran all four
     children = list(warm_backend.service.children.values())
     assert len(children) == 2 and all(child.phase == phase_pb2.ACTION_PHASE_SUCCEEDED for child in children)
+    output = "".join(nested_daemon.lines)  # the worker's stderr too: each attempt's controller stopped cleanly
+    assert "did not stop cleanly" not in output and "Traceback" not in output, output[-3000:]
 
 
 def test_a_failing_child_is_the_warm_parents_error_as_the_cold_ones(
