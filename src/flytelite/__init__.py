@@ -34,6 +34,7 @@ _EXPORTS = {
     "FlyteRecoverableException": "flytelite.support.exceptions",
     "TaskError": "flytelite.support.exceptions",
     "FlyteliteError": "flytelite.support.exceptions",
+    "FlyteliteException": "flytelite.support.exceptions",
     "File": "flytelite.types.files",
     "Directory": "flytelite.types.files",
     "FlyteFile": "flytelite.types.files",

@@ -325,6 +325,36 @@ def test_encode_outputs_mismatch_is_a_user_error(tmp_path, in_task_dir):
     assert "'o0'" in raised.value.summary
 
 
+def test_a_builtin_error_raised_by_flytelite_itself_while_encoding_is_a_system_failure(tmp_path, in_task_dir, monkeypatch):
+    # A fault of the type engine (injected: int() called with a Literal raises TypeError from
+    # flytelite's own frame) is not the user's because it happens to be a TypeError.
+    from flytelite.types._builtins import IntCodec
+
+    attempt = _loaded(tmp_path, "add", a=1, b=1)
+    attempt.rval = 2
+    monkeypatch.setattr(IntCodec, "encode", int)
+    with pytest.raises(TypeError) as raised:
+        pipeline.encode_outputs(attempt)
+    failure = classify(raised.value)
+    assert (failure.origin, failure.recoverable, failure.code) == (SYSTEM, True, "SYSTEM")
+    assert failure.summary.startswith("flytelite failed: TypeError")
+
+
+def test_a_builtin_error_raised_by_flytelite_itself_while_decoding_is_a_system_failure(tmp_path, in_task_dir, monkeypatch):
+    from flytelite.types._builtins import IntCodec
+
+    attempt = _attempt(tmp_path)
+    pipeline.load_task(attempt)
+    input_map = literals_pb2.LiteralMap()
+    input_map.literals["a"].scalar.primitive.integer = 1
+    input_map.literals["b"].scalar.primitive.integer = 2
+    attempt.input_bytes = input_map.SerializeToString()
+    monkeypatch.setattr(IntCodec, "decode", int)
+    with pytest.raises(TypeError) as raised:
+        pipeline.decode_inputs(attempt)
+    assert classify(raised.value).origin == SYSTEM
+
+
 def test_execute_in_process_writes_one_verdict(tmp_path, in_task_dir):
     input_map = literals_pb2.LiteralMap()
     input_map.literals["a"].scalar.primitive.integer = 5

@@ -27,6 +27,7 @@ PUBLIC = [
     "FlyteFile",
     "FlyteRecoverableException",
     "FlyteliteError",
+    "FlyteliteException",
     "GPUAccelerator",
     "HashMethod",
     "IgnoreOutputs",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..support.records import Record
 from ..support.redact import redact
-from ..support.exceptions import RecoverableException, TaskError, TerminatedError
+from ..support.exceptions import FLYTELITE_DIR, RecoverableException, TaskError, TerminatedError
 from ..io import FlyteliteError, StorageError
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ MAX_SUMMARY_CHARS = 300
 MAX_MESSAGE_BYTES = 1 << 20  # the document's message, UTF-8 encoded
 LOGGED_MESSAGE_CHARS = 4 << 20  # a message cut in the document is logged in full up to this
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _IMPORTLIB_DIR = os.path.dirname(importlib.__file__) + os.sep
 
 
@@ -119,7 +118,7 @@ def fill_agent_error(error: Any, fields: dict[str, Any]) -> None:
 def _is_user_frame(frame: Any) -> bool:
     filename = frame.filename
     return not (
-        filename.startswith((_PACKAGE_DIR, _IMPORTLIB_DIR, "<frozen importlib")) or f"{os.sep}click{os.sep}" in filename
+        filename.startswith((FLYTELITE_DIR, _IMPORTLIB_DIR, "<frozen importlib")) or f"{os.sep}click{os.sep}" in filename
     )
 
 

@@ -8,7 +8,7 @@ URI of theirs is met, so a task that only touches local paths never imports an o
 from __future__ import annotations
 
 from ._deadline import calls_in_flight, set_deadline
-from ._errors import FlyteliteError
+from ._errors import FlyteliteError, FlyteliteException
 from ._api import (
     StorageError,
     exists,
@@ -27,6 +27,7 @@ from ._api import (
 
 __all__ = [
     "FlyteliteError",
+    "FlyteliteException",
     "StorageError",
     "calls_in_flight",
     "set_deadline",

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 
-class FlyteliteError(Exception):
-    """The common base of every exception flytelite raises (``support/exceptions.py`` draws the tree).
+class FlyteliteException(BaseException):
+    """The common base of every exception flytelite defines (``support/exceptions.py`` draws the tree).
 
     It lives here, in ``io``, because ``io`` is the bottom of the import graph: every layer may
-    import it, so each class derives from it where it is defined. Classes that callers have long
-    caught as a builtin (``TypeError``, ``ValueError``...) keep that builtin as a second base.
+    import it, so each class derives from it where it is defined. A ``BaseException`` only so that
+    ``TerminatedError`` can stay out of user code's ``except Exception``; every other class derives
+    from :class:`FlyteliteError`, an ``Exception`` (as Python's own ``BaseException``/``Exception``).
+    """
+
+
+class FlyteliteError(FlyteliteException, Exception):
+    """The base of every flytelite exception that ``except Exception`` catches: all but ``TerminatedError``.
+
+    Classes that callers have long caught as a builtin (``TypeError``, ``ValueError``...) keep that
+    builtin as a second base.
     """
 
 

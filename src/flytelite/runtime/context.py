@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from typing import Any, Iterator, Mapping
 
 from ..support.records import Record
-from ..support.redact import SECRETS_DEFAULT_DIR, SECRETS_ENV_PREFIX, SECRETS_FILE_PREFIX
 from ..support.scratch import make_working_directory
 
 
@@ -94,6 +93,9 @@ class Secrets:
         return os.environ if self._fixed_environ is None else self._fixed_environ
 
     def get(self, group: str, key: str | None = None, group_version: str | None = None) -> str:
+        # Imported here: redaction loads the storage layer, which a context (a deck, a local run) need not.
+        from ..support.redact import SECRETS_ENV_PREFIX
+
         env_prefix = self._environ.get(SECRETS_ENV_PREFIX.name, SECRETS_ENV_PREFIX.default)
         env_name = env_prefix + "_".join(part.upper() for part in (group, group_version, key) if part)
         value = self._environ.get(env_name.upper())
@@ -108,6 +110,8 @@ class Secrets:
 
     def get_secrets_file(self, group: str, key: str | None = None, group_version: str | None = None) -> str:
         """The path where the secret is (or would be) mounted as a file, as flytekit computes it."""
+        from ..support.redact import SECRETS_DEFAULT_DIR, SECRETS_FILE_PREFIX
+
         folder = self._environ.get(SECRETS_DEFAULT_DIR.name, SECRETS_DEFAULT_DIR.default)
         parts = [part.lower() for part in (group, group_version, key) if part]
         parts[-1] = self._environ.get(SECRETS_FILE_PREFIX.name, "").strip() + parts[-1]

@@ -6,20 +6,21 @@ The entrypoint reads three things off any exception: ``error_code`` (the documen
 process, such as a torch worker).
 
 Every exception of flytelite, where it lives, and what an attempt that ends with it records. All
-derive from :class:`FlyteliteError` (defined in ``io``, the one module every layer may import), so
-``except FlyteliteError`` catches what flytelite raises and nothing else; a class that callers caught
-as a builtin before it had a class of its own keeps that builtin as a second base, shown in brackets.
-``entrypoint/errors.py`` classifies by these classes, and the pipeline's steps catch these classes,
-never a bare builtin (the type engine's ``converting`` is the one place where a ``TypeError`` or
-``ValueError`` of third-party or user code becomes a class of ours). A class lives where its layer can
-import it, so this tree is the one place that shows them all (``tests/support/test_exception_tree.py``
-checks that it lists every class)::
+derive from :class:`FlyteliteException` (defined in ``io``, the one module every layer may import),
+and all but ``TerminatedError`` from :class:`FlyteliteError`, an ``Exception``: ``except
+FlyteliteError`` catches what flytelite raises and nothing else, a stop from outside excepted. A class
+that callers caught as a builtin before it had a class of its own keeps that builtin as a second base,
+shown in brackets. ``entrypoint/errors.py`` classifies by these classes, and the pipeline's steps
+catch these classes, never a bare builtin (the type engine's ``converting`` is the one place where a
+``TypeError`` or ``ValueError`` becomes a class of ours, and only one that user or third-party code
+raised: see :func:`raised_by_flytelite`). A class lives where its layer can import it, so this tree
+is the one place that shows them all (``tests/support/test_exception_tree.py``
+checks it against the source)::
 
-    BaseException
-    └── TerminatedError                     support/exceptions   SYSTEM, recoverable; exit status 128 + signal
-                                                                 (outside the tree: ``except Exception`` must not catch it)
-    Exception
-    └── FlyteliteError                      io/_errors           the common base
+    FlyteliteException                      io/_errors           the common base (a BaseException)
+    ├── TerminatedError                     support/exceptions   SYSTEM, recoverable; exit status 128 + signal
+    │                                                            (not an Exception: ``except Exception`` must not catch it)
+    └── FlyteliteError (Exception)          io/_errors           the base of all the others
         ├── IgnoreOutputs                   support/exceptions   no verdict file at all, exit status 0
         ├── RecoverableException            support/exceptions   USER, recoverable (also FlyteRecoverableException)
         ├── TaskError                       support/exceptions   described by its raiser: origin, recoverable, code
@@ -45,9 +46,29 @@ Anything else that ends an attempt is flytelite's own failure: SYSTEM, recoverab
 
 from __future__ import annotations
 
-from ..io import FlyteliteError
+import os
 
-__all__ = ["FlyteliteError", "IgnoreOutputs", "RecoverableException", "FlyteRecoverableException", "TaskError", "TerminatedError"]
+from ..io import FlyteliteError, FlyteliteException
+
+__all__ = ["FlyteliteError", "FlyteliteException", "IgnoreOutputs", "RecoverableException", "FlyteRecoverableException", "TaskError", "TerminatedError"]
+
+
+FLYTELITE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def raised_by_flytelite(exc: BaseException) -> bool:
+    """Whether every frame of ``exc``'s traceback is flytelite's own.
+
+    A builtin exception raised there (the ``TypeError`` of a call flytelite itself made wrong) is
+    flytelite's failure, whatever its class; one raised with a frame of other code on its traceback
+    (the user's, a library's that the value's type runs) is that code's.
+    """
+    tb = exc.__traceback__
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(FLYTELITE_DIR):
+            return False
+        tb = tb.tb_next
+    return True
 
 
 class IgnoreOutputs(FlyteliteError):
@@ -89,10 +110,11 @@ class TaskError(FlyteliteError):
             self.error_code = error_code
 
 
-class TerminatedError(BaseException):
+class TerminatedError(FlyteliteException):
     """The attempt was stopped from outside (SIGTERM from Kubernetes, a pre-emption).
 
-    A ``BaseException`` so that user code's ``except Exception`` does not swallow it; the error
+    Not an ``Exception`` (the one class outside :class:`FlyteliteError`) so that user code's
+    ``except Exception`` does not swallow it; the error
     document is SYSTEM and RECOVERABLE.
     """
 

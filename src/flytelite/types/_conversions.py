@@ -11,6 +11,7 @@ from typing import Any
 from flyteidl.core import literals_pb2
 
 from ..io import FlyteliteError
+from ..support.exceptions import raised_by_flytelite
 from ._base import BlobPaths, InterfaceMismatch, Literal, LiteralMismatch, LiteralType, codec_for, storing_blobs, type_name
 from ._literal_bytes import decode_literal, encode_literal, literal_map_bytes, map_entries
 
@@ -37,14 +38,22 @@ def to_python(lit: Literal, py_type: Any, blobs: BlobPaths | None = None) -> Any
         return codec_for(py_type).decode(lit)
 
 
+_THE_VALUES_FAULT = Exception  # when raised by code other than flytelite's
+_THE_MACHINES_FAULT = (OSError, MemoryError)
+
+
 class converting:  # lower case: it reads as a phrase, ``with converting("input 'a'"):``
     """Convert the value named ``label`` (``"input 'a'"``): what goes wrong is an :class:`InterfaceMismatch`.
 
-    A :class:`LiteralMismatch` is the engine's own finding. A ``TypeError`` or ``ValueError`` that is
-    not flytelite's comes from code the value's type runs (a dataclass's ``__post_init__``, a registered
-    codec, numpy or pyarrow refusing the data): the value is at fault, and the cause stays chained so
-    that the error document shows the user's frames. flytelite's other exceptions (a storage failure,
-    malformed bytes) pass unchanged. (A class, not a generator: no frame of ``contextlib`` in a traceback.)
+    A :class:`LiteralMismatch` is the engine's own finding. An exception raised by code the value's
+    type runs (a dataclass's ``__post_init__`` with an exception class of its own, a registered codec,
+    numpy or pyarrow refusing the data) means the value is at fault, and the cause stays chained so
+    that the error document shows the user's frames. These pass unchanged, each classified by its
+    class: flytelite's own (a storage failure, malformed bytes); any raised by flytelite's frames
+    alone (:func:`~flytelite.support.exceptions.raised_by_flytelite`: a ``TypeError`` there is
+    flytelite's failure, the builtin's class says nothing of who is at fault); and ``OSError`` and
+    ``MemoryError``, the machine's failures, not the value's. (A class, not a generator: no frame of
+    ``contextlib`` in a traceback.)
     """
 
     def __init__(self, label: str) -> None:
@@ -58,7 +67,7 @@ class converting:  # lower case: it reads as a phrase, ``with converting("input 
             return
         if isinstance(exc, LiteralMismatch):
             raise InterfaceMismatch(f"{self.label}: {exc}") from None
-        if isinstance(exc, (TypeError, ValueError)):
+        if isinstance(exc, _THE_VALUES_FAULT) and not isinstance(exc, _THE_MACHINES_FAULT) and not raised_by_flytelite(exc):
             raise InterfaceMismatch(f"{self.label}: {type(exc).__name__}: {exc}") from exc
 
 

@@ -22,7 +22,7 @@ pytestmark = [
 ]
 
 if importlib.util.find_spec("flyte") is not None:
-    from flyteidl2.core import literals_pb2, tasks_pb2
+    from flyteidl2.core import execution_pb2, literals_pb2, tasks_pb2
     from google.protobuf import unknown_fields
 
     from .agent_client import TASK_DIR, Daemon, task_template
@@ -127,6 +127,19 @@ def test_a_flytelite_task_runs_through_the_connector(backend: ConnectorBackend, 
     outcome = backend.wait(meta)
     assert outcome.phase == Phase.SUCCEEDED and outcome.error is None, outcome
     assert outcome.outputs.literals["o0"].scalar.primitive.integer == 7
+
+
+def test_a_flytelite_task_s_error_reaches_the_backend_through_its_document(backend: ConnectorBackend, tmp_path: Path) -> None:
+    from .agent_client import int_inputs
+
+    meta = backend.create(flytelite_template("boom"), inputs2(int_inputs(a=7)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.boom"))
+    outcome = backend.wait(meta)
+    # A connector's Resource has no agent_error: the task declares outputs, so SUCCEEDED sends the backend to
+    # the prefix, where execute's error.pb keeps the code, origin and kind (remote_file_output_reader.go).
+    assert outcome.phase == Phase.SUCCEEDED and outcome.error is not None, outcome
+    assert outcome.error["code"] == "USER:RuntimeError" and not outcome.error["recoverable"]
+    assert outcome.error["origin"] == execution_pb2.ExecutionError.USER
+    assert "ValueError: bad value 7" in outcome.error["message"]
 
 
 def test_a_template_without_custom_never_reaches_the_connector(backend: ConnectorBackend, tmp_path: Path) -> None:

@@ -222,19 +222,23 @@ def test_the_server_side_never_imports_flyte(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_nested_calls_reach_the_daemons_endpoint_unless_the_run_names_one(module_env: dict[str, str], tmp_path: Path) -> None:
+    """The endpoint comes with the chart's other pod variables (plaintext, ActionsService) unless the daemon's
+    environment sets them (here ``_U_USE_ACTIONS``); a run's environment wins over both."""
     from flyteidl.core import literals_pb2
 
-    daemon = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE, "--flyte2-endpoint", "dns:///actions.flyte:8090"], module_env, cwd=FLYTE2_TASK_DIR)
+    daemon_env = {**module_env, "_U_USE_ACTIONS": "0"}
+    daemon = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE, "--flyte2-endpoint", "dns:///actions.flyte:8090"], daemon_env, cwd=FLYTE2_TASK_DIR)
     client = AgentClient(daemon.port)
     try:
         seen = []
-        for name, env in (("daemons", {}), ("runs", {"_U_EP_OVERRIDE": "run-endpoint:81"}), ("again", {})):
+        runs = (("daemons", {}), ("runs", {"_U_EP_OVERRIDE": "run-endpoint:81", "_U_INSECURE": "false", "_U_USE_ACTIONS": "1"}), ("again", {}))
+        for name, env in runs:
             prefix = tmp_path / name
             prefix.mkdir()
-            resource = client.wait(client.create(create_request("endpoint", str(prefix), literals_pb2.LiteralMap(), str(tmp_path / "run"), env)), timeout=120)
+            resource = client.wait(client.create(create_request("controller_settings", str(prefix), literals_pb2.LiteralMap(), str(tmp_path / "run"), env)), timeout=120)
             assert resource.phase == Phase.SUCCEEDED, resource.message
             seen.append(literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.string_value)
-        assert seen == ["dns:///actions.flyte:8090", "run-endpoint:81", "dns:///actions.flyte:8090"]
+        assert seen == ["dns:///actions.flyte:8090|true|0", "run-endpoint:81|false|1", "dns:///actions.flyte:8090|true|0"]
     finally:
         client.close()
         daemon.stop()

@@ -49,6 +49,12 @@ from .worker import Outcome, end_with_the_fork_server, import_preloads, next_att
 
 # flyte reads the backend endpoint for nested calls from this variable (flyte/_initialize.py init_in_cluster).
 ENDPOINT_VARIABLE = "_U_EP_OVERRIDE"
+# What the open backend's chart sets beside it on every task pod (charts/flyte-binary/templates/configmap.yaml:66-68
+# on flyteorg/flyte main): plain HTTP (the in-cluster service has no TLS), and flyte's ActionsService client, the
+# only controller service that backend serves (actions/setup.go:76), not the QueueService/StateService pair
+# flyte uses without it (flyte/_internal/controllers/remote/_service_protocol.py). The daemon's own environment
+# may set them otherwise; a run's environment wins over both.
+ENDPOINT_DEFAULTS = {"_U_INSECURE": "true", "_U_USE_ACTIONS": "1"}
 # What init_in_cluster and flyte's config entries read from the environment (flyte/_initialize.py, flyte/config/).
 CONFIGURATION_PREFIXES = ("_U_", "_UNION", "FLYTE", "UCTL", "EAGER_API_KEY")
 PER_ACTION_PREFIXES = ("FLYTE_INTERNAL_", "FLYTE_ATTEMPT")
@@ -357,6 +363,7 @@ def _serve_attempts(conn: Any, flyte_runtime: Flyte2Runtime, setup: Flyte2Setup,
     base_environ, base_cwd, base_path = dict(os.environ), os.getcwd(), list(sys.path)
     if setup.endpoint:
         base_environ[ENDPOINT_VARIABLE] = setup.endpoint  # the run's environment, set over it, may name its own
+        base_environ = {**ENDPOINT_DEFAULTS, **base_environ}
     attempts = _ConcurrentAttempts(_LockedConnection(conn), flyte_runtime, base_environ, base_cwd, base_path, scratch)
     while (spec := next_attempt(attempts.conn)) is not None:
         if isinstance(spec, CancelAttempt):

@@ -58,6 +58,12 @@ def endpoint() -> str:
 
 
 @env.task
+def controller_settings() -> str:
+    """What flyte's controller would be built from: endpoint, plaintext, ActionsService (flyte/_initialize.py, _service_protocol.py)."""
+    return "|".join(os.environ.get(name, "") for name in ("_U_EP_OVERRIDE", "_U_INSECURE", "_U_USE_ACTIONS"))
+
+
+@env.task
 def pid() -> int:
     return os.getpid()
 
@@ -66,3 +72,9 @@ def pid() -> int:
 async def parent(a: int) -> int:
     """Calls another task: its attempt builds the controller, which enqueues the child at the backend."""
     return await add.aio(a, 1)
+
+
+@env.task
+async def parent_of_boom(a: int) -> int:
+    """Calls a task that fails: the child's error becomes this task's."""
+    return await boom.aio(a)
