@@ -155,7 +155,7 @@ class Flyte2Runtime:
     def _patch(self, runtime: Any, controllers: Any, flyte_io: Any, taskrunner: Any) -> None:
         runtime.asyncio = _WarmAsyncio(self._run_on_loop)
         real_create = controllers.create_controller
-        controllers._ControllerState = _AttemptControllers()
+        controllers._ControllerState = _AttemptControllers(controllers._ControllerState.lock)
 
         def create_lazily(ct: str, **kwargs: Any) -> LazyController:
             self._attempt.controller = LazyController(lambda: real_create(ct, **kwargs))
@@ -229,7 +229,8 @@ class _AttemptControllers:
     it), else the one set last, which is the only one while attempts run one at a time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock  # flyte's, which create_controller holds while it sets the controller
         self._current: contextvars.ContextVar[Any] = contextvars.ContextVar("flytelite_attempt_controller", default=None)
         self._last: Any = None
 
