@@ -183,3 +183,55 @@ def test_an_attempt_deleted_while_it_waits_its_turn_ends_at_once(one_worker: Age
     assert running.phase == Phase.SUCCEEDED, running.message
     assert not (record_dir / "waiting.started").exists()
     assert str(records(record_dir, ["running"])[0]["pid"]) == pid
+
+
+@pytest.mark.slow
+def test_concurrent_parents_each_call_their_child_through_their_own_controller(module_env: dict[str, str], s3_server, s3_bucket: str, tmp_path: Path) -> None:
+    """Three parents at once in one worker, each its own action, each calling a child through the fake
+    ActionsService: each gets its own child's result, as a cold a0 of it does."""
+    from .flyte2_actions import FakeActionsBackend
+    from .test_serve_flyte2_nested import storage_env
+
+    env = {**module_env, **storage_env(s3_server.env())}
+    backend = FakeActionsBackend(FLYTE2_TASK_DIR, env)
+    daemon = Daemon(["--workers", "1", "--task-type", ACTOR_TASK_TYPE, "--flyte2-endpoint", backend.endpoint], env, cwd=FLYTE2_TASK_DIR)
+    client = AgentClient(daemon.port)
+    try:
+        record_dir = tmp_path / "records"
+        record_dir.mkdir()
+        values = {"warm": 1, "p1": 10, "p2": 20, "p3": 30}  # the first runs alone: the worker imports the task
+        resources = {}
+        for group in (["warm"], ["p1", "p2", "p3"]):
+            metas = {tag: client.create(parent_request(tmp_path / tag, tag, values[tag], record_dir, f"s3://{s3_bucket}/warm")) for tag in group}
+            resources.update({tag: client.wait(meta, timeout=180) for tag, meta in metas.items()})
+        assert all(r.phase == Phase.SUCCEEDED for r in resources.values()), {tag: r.message for tag, r in resources.items()}
+        windows = records(record_dir, ["p1", "p2", "p3"])
+        assert overlap(windows) and len({w["pid"] for w in windows}) == 1, windows
+        for tag, value in values.items():
+            assert integer_output(tmp_path / tag) == value + 1
+        cold = tmp_path / "cold-p2"
+        cold_env = {**env, **backend.pod_environ(), "ACTION_NAME": "p2"}
+        finished = cold_a0("nap_and_call", str(cold), literal_inputs(tag="p2", a=20, record_dir=str(record_dir)), f"s3://{s3_bucket}/cold", cold_env, MODULE)
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        assert (tmp_path / "p2" / "outputs.pb").read_bytes() == (cold / "outputs.pb").read_bytes()
+        output = "".join(daemon.lines)
+        assert "did not stop cleanly" not in output and "Traceback" not in output, output[-3000:]
+    finally:
+        client.close()
+        daemon.stop()
+        backend.stop()
+
+
+def parent_request(prefix: Path, tag: str, a: int, record_dir: Path, run_base: str) -> agent_pb2.CreateTaskRequest:
+    """``nap_and_call`` as action ``tag`` of the run (each parent's children are its own at the backend)."""
+    prefix.mkdir()
+    request = create_request("nap_and_call", str(prefix), literal_inputs(tag=tag, a=a, record_dir=str(record_dir)), run_base, {"ACTION_NAME": tag}, MODULE)
+    args = request.template.container.args
+    args[list(args).index("--name") + 1] = tag
+    return request
+
+
+def integer_output(prefix: Path) -> int:
+    from flyteidl.core import literals_pb2
+
+    return literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.integer
