@@ -235,10 +235,10 @@ class Worker:
 
         def send(state: AttemptState) -> None:
             self.attempts_run += 1
+            sent.append(state)  # first: one the pipe refuses (a dead worker) is queued again below
+            inflight[state.spec.attempt_id] = state
             with self.send_lock:
                 self.conn.send(state.spec)
-            sent.append(state)
-            inflight[state.spec.attempt_id] = state
 
         try:
             send(first)
