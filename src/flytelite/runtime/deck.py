@@ -44,7 +44,6 @@ MAX_CELLS = 3000  # values rendered in one render_value call, all levels togethe
 MAX_CHARS = 10_000  # characters shown of one string or repr
 MAX_ERROR_CHARS = 200_000  # characters shown of an error message
 
-# build_decks's fields when its caller names none; a task's own default is all five (model.metadata.ALL_DECK_FIELDS).
 # What build_decks shows when its caller names no fields (three of the five): a task always names its
 # own, all five by default (``model/metadata.py``'s ``ALL_DECK_FIELDS``, flytekit 1.16's default).
 STANDARD_FIELDS = ("Input", "Output", "Timeline")

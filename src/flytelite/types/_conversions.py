@@ -63,10 +63,10 @@ class converting:  # lower case: it reads as a phrase, ``with converting("input 
         return None
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if exc is None or isinstance(exc, FlyteliteError) and not isinstance(exc, LiteralMismatch):
-            return
         if isinstance(exc, LiteralMismatch):
             raise InterfaceMismatch(f"{self.label}: {exc}") from None
+        if exc is None or isinstance(exc, FlyteliteError):
+            return
         if isinstance(exc, _THE_VALUES_FAULT) and not isinstance(exc, _THE_MACHINES_FAULT) and not raised_by_flytelite(exc):
             raise InterfaceMismatch(f"{self.label}: {type(exc).__name__}: {exc}") from exc
 

@@ -32,9 +32,9 @@ it is started again here before flyte is used (``flyte_syncify`` would otherwise
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import shutil
-import contextvars
 import signal
 import sys
 import tempfile
@@ -135,8 +135,7 @@ class Flyte2Runtime:
 
         self.runtime, self.controllers = runtime, controllers
         self._attempt = threading.local()
-        self._attempt.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._attempt.loop)
+        asyncio.set_event_loop(self.loop)
         self._init_lock = threading.Lock()  # init_in_cluster sets flyte's global configuration
         self._patch(runtime, controllers, flyte_io, taskrunner)
 
@@ -277,13 +276,7 @@ def _init_once_per_configuration(init_in_cluster: Any, lock: threading.Lock) -> 
 
 def _configuration_environ() -> tuple[tuple[str, str], ...]:
     """The variables that may configure flyte's client (endpoint, credentials, config files), not the action's identity."""
-    return tuple(
-        sorted(
-            (name, value)
-            for name, value in os.environ.items()
-            if name.startswith(CONFIGURATION_PREFIXES) and not name.startswith(PER_ACTION_PREFIXES) and name != "_U_RUN_BASE"
-        )
-    )
+    return tuple(sorted((name, value) for name, value in os.environ.items() if name.startswith(CONFIGURATION_PREFIXES) and not is_per_action(name)))
 
 
 def _cancel_tasks(loop: asyncio.AbstractEventLoop) -> None:
