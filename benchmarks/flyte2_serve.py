@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from flyteidl.core import literals_pb2  # noqa: E402
 
-from tests.entrypoint.serve.agent_client import AgentClient, Daemon  # noqa: E402
-from tests.entrypoint.serve.flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs  # noqa: E402
+from tests.entrypoint.serve.agent_client import AgentClient, Daemon, int_inputs  # noqa: E402
+from tests.entrypoint.serve.flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request  # noqa: E402
 
 SUCCEEDED = 3
 
@@ -43,7 +43,7 @@ def warm_attempts(port: int, work: str, first: int, count: int, poll: float) -> 
     for index in range(first, first + count):
         prefix = f"{work}/t{index}"
         os.makedirs(prefix)  # a0 writes into an existing folder on local storage
-        request = create_request("add", prefix, literal_inputs(a=index, b=1), f"{work}/run")
+        request = create_request("add", prefix, int_inputs(a=index, b=1), f"{work}/run")
         started = time.perf_counter()
         resource = client.wait(client.create(request), poll=poll)
         outputs = literals_pb2.LiteralMap.FromString(Path(prefix, "outputs.pb").read_bytes())
@@ -68,7 +68,7 @@ def warm_connector_attempts(port: int, work: str, first: int, count: int, poll: 
     for index in range(first, first + count):
         prefix = f"{work}/c{index}"
         os.makedirs(prefix)
-        inputs = literals2.LiteralMap.FromString(literal_inputs(a=index, b=1).SerializeToString())
+        inputs = literals2.LiteralMap.FromString(int_inputs(a=index, b=1).SerializeToString())
         started = time.perf_counter()
         outcome = backend.wait(backend.create(template, inputs, prefix, environment, identifier), poll=poll)
         seconds.append(time.perf_counter() - started)
@@ -82,7 +82,7 @@ def cold_attempts(work: str, env: dict[str, str], runs: int) -> list[float]:
     seconds = []
     for index in range(runs):
         started = time.perf_counter()
-        finished = cold_a0("add", f"{work}/cold{index}", literal_inputs(a=index, b=1), f"{work}/run", env)
+        finished = cold_a0("add", f"{work}/cold{index}", int_inputs(a=index, b=1), f"{work}/run", env)
         seconds.append(time.perf_counter() - started)
         if finished.returncode != 0 or not Path(work, f"cold{index}", "outputs.pb").exists():
             raise RuntimeError(f"cold a0 {index} failed ({finished.returncode}): {finished.stderr[-2000:]}")

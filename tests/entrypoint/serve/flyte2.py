@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from flyteidl.admin import agent_pb2
 from flyteidl.core import literals_pb2, tasks_pb2
@@ -58,17 +57,6 @@ def run_environ(run_base: str) -> dict[str, str]:
         "FLYTE_INTERNAL_EXECUTION_DOMAIN": "d",
         "_U_ORG_NAME": "o",
     }
-
-
-def literal_inputs(**values: Any) -> literals_pb2.LiteralMap:
-    out = literals_pb2.LiteralMap()
-    for name, value in values.items():
-        primitive = out.literals[name].scalar.primitive
-        if isinstance(value, str):
-            primitive.string_value = value
-        else:
-            primitive.integer = value
-    return out
 
 
 def create_request(

@@ -25,11 +25,11 @@ if importlib.util.find_spec("flyte") is not None:
     from flyteidl2.core import execution_pb2, literals_pb2, tasks_pb2
     from google.protobuf import unknown_fields
 
-    from .agent_client import TASK_DIR, Daemon, task_template
+    from .agent_client import TASK_DIR, Daemon, int_inputs, task_template
     from .connector_client import (
         ConnectorBackend, Phase, PluginError, ResourceMetaWrapper, executor_environment, read_prefix, substitute_run_start_time, task_execution_id,
     )
-    from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, flyte2_template, literal_inputs, run_environ
+    from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, flyte2_template, run_environ
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_the_connector_lists_the_task_types_it_serves(backend: ConnectorBackend)
 def test_a_flyte2_leaf_task_writes_a_cold_a0s_outputs(backend: ConnectorBackend, module_env: dict[str, str], tmp_path: Path) -> None:
     warm, cold = tmp_path / "warm", tmp_path / "cold"
     warm.mkdir()
-    inputs = literal_inputs(a=3, b=4)
+    inputs = int_inputs(a=3, b=4)
     meta = backend.create(a0_template("add"), inputs2(inputs), str(warm), executor_env(tmp_path / "run"), task_execution_id("f2_tasks.add"))
     outcome = backend.wait(meta)
     assert outcome.phase == Phase.SUCCEEDED and outcome.error is None, outcome
@@ -104,7 +104,7 @@ def test_a_flyte2_leaf_task_writes_a_cold_a0s_outputs(backend: ConnectorBackend,
 def test_a_flyte2_task_s_error_reaches_the_backend_as_a_cold_a0s(backend: ConnectorBackend, module_env: dict[str, str], tmp_path: Path) -> None:
     warm, cold = tmp_path / "warm", tmp_path / "cold"
     warm.mkdir()
-    inputs = literal_inputs(a=7)
+    inputs = int_inputs(a=7)
     meta = backend.create(a0_template("boom"), inputs2(inputs), str(warm), executor_env(tmp_path / "run"), task_execution_id("f2_tasks.boom"))
     resource = backend.get(meta)
     while resource.phase not in (Phase.SUCCEEDED, Phase.FAILED, Phase.RETRYABLE_FAILED, Phase.ABORTED):
@@ -121,8 +121,6 @@ def test_a_flyte2_task_s_error_reaches_the_backend_as_a_cold_a0s(backend: Connec
 
 
 def test_a_flytelite_task_runs_through_the_connector(backend: ConnectorBackend, tmp_path: Path) -> None:
-    from .agent_client import int_inputs
-
     meta = backend.create(flytelite_template("add"), inputs2(int_inputs(a=2, b=5)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.add"))
     outcome = backend.wait(meta)
     assert outcome.phase == Phase.SUCCEEDED and outcome.error is None, outcome
@@ -130,8 +128,6 @@ def test_a_flytelite_task_runs_through_the_connector(backend: ConnectorBackend, 
 
 
 def test_a_flytelite_task_s_error_reaches_the_backend_through_its_document(backend: ConnectorBackend, tmp_path: Path) -> None:
-    from .agent_client import int_inputs
-
     meta = backend.create(flytelite_template("boom"), inputs2(int_inputs(a=7)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.boom"))
     outcome = backend.wait(meta)
     # A connector's Resource has no agent_error: the task declares outputs, so SUCCEEDED sends the backend to
@@ -154,8 +150,6 @@ def test_a_template_without_custom_never_reaches_the_connector(backend: Connecto
 
 
 def test_a_failure_without_outputs_is_a_failed_phase_with_the_message(backend: ConnectorBackend, tmp_path: Path) -> None:
-    from .agent_client import int_inputs
-
     meta = backend.create(flytelite_template("fail_without_outputs"), inputs2(int_inputs(a=3)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.fail_without_outputs"))
     outcome = backend.wait(meta)
     assert outcome.phase in (Phase.FAILED, Phase.RETRYABLE_FAILED), outcome
@@ -163,8 +157,6 @@ def test_a_failure_without_outputs_is_a_failed_phase_with_the_message(backend: C
 
 
 def test_a_second_create_for_the_same_prefix_is_the_same_attempt(backend: ConnectorBackend, tmp_path: Path) -> None:
-    from .agent_client import int_inputs
-
     prefix = tmp_path / "out"
     counter = tmp_path / "runs"
     template, inputs = flytelite_template("count_runs"), inputs2(int_inputs(path=str(counter), seconds=0.5))
@@ -177,8 +169,6 @@ def test_a_second_create_for_the_same_prefix_is_the_same_attempt(backend: Connec
 
 
 def test_delete_stops_a_running_attempt(backend: ConnectorBackend, tmp_path: Path) -> None:
-    from .agent_client import int_inputs
-
     pid_file = tmp_path / "pid"
     meta = backend.create(flytelite_template("sleep_after_writing_pid"), inputs2(int_inputs(path=str(pid_file), seconds=60.0)), str(tmp_path / "out"), {}, task_execution_id("serve_tasks.sleep_after_writing_pid"))
     deadline = time.monotonic() + 60

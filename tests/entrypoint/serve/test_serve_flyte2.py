@@ -20,8 +20,8 @@ import pytest
 from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
 
-from .agent_client import AgentClient, Daemon, render, task_template, written
-from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs
+from .agent_client import AgentClient, Daemon, int_inputs, render, task_template, written
+from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("flyte") is None, reason="flyte (Flyte 2's SDK, the extra flytelite[flyte2]) is not installed")
 
@@ -63,7 +63,7 @@ def warm_and_cold(client: AgentClient, env: dict[str, str], tmp_path: Path, name
 
 @pytest.mark.slow
 def test_leaf_outputs_are_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
-    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "add", literal_inputs(a=3, b=4))
+    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "add", int_inputs(a=3, b=4))
     assert resource.phase == Phase.SUCCEEDED, resource.message
     assert list(warm) == ["outputs.pb"]
     assert warm == cold
@@ -75,7 +75,7 @@ def test_warm_attempts_see_their_own_inputs(flyte2_client: AgentClient, tmp_path
 
     for a in (1, 20, 300):
         prefix = tmp_path / f"out{a}"
-        resource = run_warm(flyte2_client, "add", prefix, literal_inputs(a=a, b=2), tmp_path / "run")
+        resource = run_warm(flyte2_client, "add", prefix, int_inputs(a=a, b=2), tmp_path / "run")
         assert resource.phase == Phase.SUCCEEDED, resource.message
         # flyteidl2.task.Outputs (repeated NamedLiteral, field 1) is a LiteralMap on the wire.
         outputs = literals_pb2.LiteralMap.FromString((prefix / "outputs.pb").read_bytes())
@@ -84,7 +84,7 @@ def test_warm_attempts_see_their_own_inputs(flyte2_client: AgentClient, tmp_path
 
 @pytest.mark.slow
 def test_dataclass_output_is_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
-    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "point", literal_inputs(a=5))
+    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "point", int_inputs(a=5))
     assert resource.phase == Phase.SUCCEEDED, resource.message
     assert warm == cold and "outputs.pb" in warm
 
@@ -94,7 +94,7 @@ def test_file_output_is_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[
     """Both runs upload to one destination (the warm file moved aside first): outputs.pb names it alike."""
     destination = tmp_path / "files" / "numbers.txt"
     destination.parent.mkdir()
-    inputs = literal_inputs(a=4, destination=str(destination))
+    inputs = int_inputs(a=4, destination=str(destination))
     resource = run_warm(flyte2_client, "text_file", tmp_path / "warm", inputs, tmp_path / "run")
     assert resource.phase == Phase.SUCCEEDED, resource.message
     warm_text = destination.read_text()
@@ -108,7 +108,7 @@ def test_file_output_is_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[
 
 @pytest.mark.slow
 def test_error_document_is_a_cold_a0s(flyte2_client: AgentClient, module_env: dict[str, str], tmp_path: Path) -> None:
-    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "boom", literal_inputs(a=7))
+    resource, warm, cold = warm_and_cold(flyte2_client, module_env, tmp_path, "boom", int_inputs(a=7))
     assert list(warm) == ["error.pb"]
     assert warm == cold
     # The task declares outputs: the backend reads the error document from the prefix.
@@ -121,7 +121,7 @@ def test_a_worker_killed_mid_attempt_gives_one_verdict(flyte2_daemon: Daemon, fl
     prefix = tmp_path / "killed"
     prefix.mkdir()
     pid_file = tmp_path / "pid"
-    inputs = literal_inputs(pid_file=str(pid_file), seconds=60)
+    inputs = int_inputs(pid_file=str(pid_file), seconds=60)
     meta = flyte2_client.create(create_request("sleepy", str(prefix), inputs, str(tmp_path / "run")))
     deadline = time.monotonic() + 60
     while not pid_file.exists() and time.monotonic() < deadline:
@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_attempt_gives_one_verdict(flyte2_daemon: Daemon, fl
     assert (resource.agent_error.origin, resource.agent_error.kind) == (execution_pb2.ExecutionError.SYSTEM, agent_pb2.AgentError.RECOVERABLE)
     assert list(files(prefix)) == ["error.pb"]
     # The next attempt runs in a fresh worker.
-    after = run_warm(flyte2_client, "add", tmp_path / "after", literal_inputs(a=1, b=1), tmp_path / "run")
+    after = run_warm(flyte2_client, "add", tmp_path / "after", int_inputs(a=1, b=1), tmp_path / "run")
     assert after.phase == Phase.SUCCEEDED, after.message
 
 
@@ -158,7 +158,7 @@ def test_flyte1_attempts_never_load_flyte(flyte2_client: AgentClient, tmp_path: 
         return literals_pb2.LiteralMap.FromString((tmp_path / name / "outputs.pb").read_bytes()).literals["o0"].scalar.primitive.string_value
 
     assert probe("before") == ""
-    assert run_warm(flyte2_client, "add", tmp_path / "f2", literal_inputs(a=1, b=2), tmp_path / "run").phase == Phase.SUCCEEDED
+    assert run_warm(flyte2_client, "add", tmp_path / "f2", int_inputs(a=1, b=2), tmp_path / "run").phase == Phase.SUCCEEDED
     assert probe("after") == ""
 
 
@@ -172,7 +172,7 @@ def test_flyte1_attempts_never_load_flyte(flyte2_client: AgentClient, tmp_path: 
     ],
 )
 def test_bad_a0_args_are_refused(flyte2_client: AgentClient, tmp_path: Path, change, message: str) -> None:
-    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    request = create_request("add", str(tmp_path), int_inputs(a=1, b=2), str(tmp_path / "run"))
     args = list(request.template.container.args)
     change(args)
     del request.template.container.args[:]
@@ -186,7 +186,7 @@ def test_bad_a0_args_are_refused(flyte2_client: AgentClient, tmp_path: Path, cha
 def test_a_run_without_its_identity_is_refused(tmp_path: Path) -> None:
     from flytelite.entrypoint.serve.request import InvalidRequest, build_spec
 
-    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    request = create_request("add", str(tmp_path), int_inputs(a=1, b=2), str(tmp_path / "run"))
     del request.task_execution_metadata.environment_variables["_U_RUN_BASE"]
     with pytest.raises(InvalidRequest, match="_U_RUN_BASE"):
         build_spec("a", request.template, request.inputs, request.output_prefix, request.task_execution_metadata)
@@ -195,7 +195,7 @@ def test_a_run_without_its_identity_is_refused(tmp_path: Path) -> None:
 def test_the_reuse_policy_is_read_from_the_template(tmp_path: Path) -> None:
     from flytelite.entrypoint.serve.request import build_spec
 
-    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    request = create_request("add", str(tmp_path), int_inputs(a=1, b=2), str(tmp_path / "run"))
     spec = build_spec("a", request.template, request.inputs, request.output_prefix, request.task_execution_metadata)
     assert spec.flyte2_bundle == ""
     assert spec.options["idle_ttl"] == 60  # f2_tasks.env's ReusePolicy
@@ -203,7 +203,7 @@ def test_the_reuse_policy_is_read_from_the_template(tmp_path: Path) -> None:
 
 def test_the_server_side_never_imports_flyte(tmp_path: Path) -> None:
     """Parsing an a0 request, the pool and the worker modules: none of it imports flyte (only a Flyte 2 worker does)."""
-    request = create_request("add", str(tmp_path), literal_inputs(a=1, b=2), str(tmp_path / "run"))
+    request = create_request("add", str(tmp_path), int_inputs(a=1, b=2), str(tmp_path / "run"))
     (tmp_path / "request.pb").write_bytes(request.SerializeToString())
     code = (
         "import sys\n"
@@ -273,7 +273,7 @@ def bundle_request(tmp_path: Path, name: str, archive: Path):
     """``f2_tasks.endpoint``'s request turned into one for ``bundled.which`` from ``archive`` (``--tgz``, ``--dest .``)."""
     prefix = tmp_path / name
     prefix.mkdir()
-    request = create_request("add", str(prefix), literal_inputs(a=5), str(tmp_path / "run"))
+    request = create_request("add", str(prefix), int_inputs(a=5), str(tmp_path / "run"))
     args = list(request.template.container.args)
     at = args.index("--resolver")
     args[at:] = ["--tgz", str(archive), "--dest", ".", "--resolver", args[at + 1], "mod", "bundled", "instance", "which"]
@@ -330,7 +330,7 @@ def test_a_preload_that_imports_flyte_leaves_flyte2_workers_working(module_env: 
     client = AgentClient(daemon.port)
     try:
         for index in range(2):
-            resource = run_warm(client, "add", tmp_path / f"out{index}", literal_inputs(a=index, b=1), tmp_path / "run")
+            resource = run_warm(client, "add", tmp_path / f"out{index}", int_inputs(a=index, b=1), tmp_path / "run")
             assert resource.phase == Phase.SUCCEEDED, resource.message
     finally:
         client.close()
@@ -342,14 +342,14 @@ def test_a_cancelled_flyte2_attempt_is_aborted_and_its_worker_replaced(flyte2_cl
     prefix = tmp_path / "cancelled"
     prefix.mkdir()
     pid_file = tmp_path / "pid"
-    meta = flyte2_client.create(create_request("sleepy", str(prefix), literal_inputs(pid_file=str(pid_file), seconds=60), str(tmp_path / "run")))
+    meta = flyte2_client.create(create_request("sleepy", str(prefix), int_inputs(pid_file=str(pid_file), seconds=60), str(tmp_path / "run")))
     deadline = time.monotonic() + 60
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     flyte2_client.delete(meta, task_type=ACTOR_TASK_TYPE)
     resource = flyte2_client.wait(meta, timeout=30)
     assert resource.phase == Phase.ABORTED, resource.message
-    after = run_warm(flyte2_client, "pid", tmp_path / "after", literal_inputs(), tmp_path / "run")
+    after = run_warm(flyte2_client, "pid", tmp_path / "after", int_inputs(), tmp_path / "run")
     assert after.phase == Phase.SUCCEEDED, after.message
     from flyteidl.core import literals_pb2
 
@@ -363,7 +363,7 @@ def test_execute_task_sync_answers_with_the_outputs_a0_wrote(flyte2_client: Agen
 
     prefix = tmp_path / "sync"
     prefix.mkdir()
-    resource = flyte2_client.execute_sync(create_request("add", str(prefix), literal_inputs(a=20, b=22), str(tmp_path / "run")))
+    resource = flyte2_client.execute_sync(create_request("add", str(prefix), int_inputs(a=20, b=22), str(tmp_path / "run")))
     assert resource.phase == Phase.SUCCEEDED, resource.message
     assert resource.outputs.literals["o0"].scalar.primitive.integer == 42
     # flyteidl2.task.Outputs is a LiteralMap on the wire: the answer is outputs.pb's content.
@@ -376,7 +376,7 @@ def test_an_error_that_escapes_a0_is_a_recoverable_system_error_document(flyte2_
     daemon has no pod to fail, so the worker writes the document a0 would have had to."""
     from flyteidl.core import errors_pb2
 
-    inputs = literal_inputs(a=1, b=2)  # boom takes only a
+    inputs = int_inputs(a=1, b=2)  # boom takes only a
     resource = run_warm(flyte2_client, "boom", tmp_path / "warm", inputs, tmp_path / "run")
     assert resource.phase == Phase.SUCCEEDED  # the task declares outputs: the backend reads the document
     document = errors_pb2.ErrorDocument.FromString((tmp_path / "warm" / "error.pb").read_bytes())

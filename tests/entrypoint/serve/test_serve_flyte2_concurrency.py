@@ -18,8 +18,8 @@ import pytest
 from flyteidl.admin import agent_pb2
 from flyteidl.core import execution_pb2
 
-from .agent_client import AgentClient, Daemon
-from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, literal_inputs
+from .agent_client import AgentClient, Daemon, int_inputs
+from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request
 from .test_serve_flyte2 import files
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("flyte") is None, reason="flyte (Flyte 2's SDK, the extra flytelite[flyte2]) is not installed")
@@ -46,7 +46,7 @@ def nap_request(tmp_path: Path, tag: str, record_dir: Path, env: dict[str, str] 
 
 
 def nap_inputs(tag: str, record_dir: Path):
-    return literal_inputs(tag=tag, milliseconds=NAP_MS, record_dir=str(record_dir))
+    return int_inputs(tag=tag, milliseconds=NAP_MS, record_dir=str(record_dir))
 
 
 def records(record_dir: Path, tags: list[str]) -> list[dict[str, float]]:
@@ -211,7 +211,7 @@ def test_concurrent_parents_each_call_their_child_through_their_own_controller(m
             assert integer_output(tmp_path / tag) == value + 1
         cold = tmp_path / "cold-p2"
         cold_env = {**env, **backend.pod_environ(), "ACTION_NAME": "p2"}
-        finished = cold_a0("nap_and_call", str(cold), literal_inputs(tag="p2", a=20, record_dir=str(record_dir)), f"s3://{s3_bucket}/cold", cold_env, MODULE)
+        finished = cold_a0("nap_and_call", str(cold), int_inputs(tag="p2", a=20, record_dir=str(record_dir)), f"s3://{s3_bucket}/cold", cold_env, MODULE)
         assert finished.returncode == 0, finished.stderr[-3000:]
         assert (tmp_path / "p2" / "outputs.pb").read_bytes() == (cold / "outputs.pb").read_bytes()
         output = "".join(daemon.lines)
@@ -225,7 +225,7 @@ def test_concurrent_parents_each_call_their_child_through_their_own_controller(m
 def parent_request(prefix: Path, tag: str, a: int, record_dir: Path, run_base: str) -> agent_pb2.CreateTaskRequest:
     """``nap_and_call`` as action ``tag`` of the run (each parent's children are its own at the backend)."""
     prefix.mkdir()
-    request = create_request("nap_and_call", str(prefix), literal_inputs(tag=tag, a=a, record_dir=str(record_dir)), run_base, {"ACTION_NAME": tag}, MODULE)
+    request = create_request("nap_and_call", str(prefix), int_inputs(tag=tag, a=a, record_dir=str(record_dir)), run_base, {"ACTION_NAME": tag}, MODULE)
     args = request.template.container.args
     args[list(args).index("--name") + 1] = tag
     return request

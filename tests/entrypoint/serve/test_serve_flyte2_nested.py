@@ -30,8 +30,8 @@ from flyteidl2.workflow import run_definition_pb2  # noqa: E402
 
 from flytelite import io  # noqa: E402
 
-from .agent_client import AgentClient, Daemon  # noqa: E402
-from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, flyte2_template, literal_inputs  # noqa: E402
+from .agent_client import AgentClient, Daemon, int_inputs  # noqa: E402
+from .flyte2 import ACTOR_TASK_TYPE, FLYTE2_TASK_DIR, cold_a0, create_request, flyte2_template  # noqa: E402
 from .flyte2_actions import FakeActionsBackend  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def outputs(prefix: Path) -> literals_pb2.LiteralMap:
 
 
 def run_cold(backend: FakeActionsBackend, env: dict[str, str], name: str, prefix: Path, run_base: str, **inputs: int):
-    finished = cold_a0(name, str(prefix), literal_inputs(**inputs), run_base, {**env, **backend.pod_environ()})
+    finished = cold_a0(name, str(prefix), int_inputs(**inputs), run_base, {**env, **backend.pod_environ()})
     assert finished.returncode == 0, finished.stderr[-3000:]
     return finished
 
@@ -111,7 +111,7 @@ def nested_client(nested_daemon: Daemon) -> Iterator[AgentClient]:
 
 def run_warm(client: AgentClient, name: str, prefix: Path, run_base: str, **inputs: int):
     os.makedirs(prefix, exist_ok=True)  # a0 writes into an existing folder (local storage makes none)
-    resource = client.wait(client.create(create_request(name, str(prefix), literal_inputs(**inputs), run_base)), timeout=120)
+    resource = client.wait(client.create(create_request(name, str(prefix), int_inputs(**inputs), run_base)), timeout=120)
     assert resource.phase == Phase.SUCCEEDED, resource.message
     return resource
 
@@ -154,7 +154,7 @@ def enqueue_request(name: str, action_name: str, run_base: str, **inputs):
     """An EnqueueRequest as flyte's controller sends it (_core.py ``_bg_launch``), its inputs uploaded first."""
     template = tasks2.TaskTemplate.FromString(flyte2_template(name).SerializeToString())
     input_uri = f"{run_base}/{action_name}/inputs.pb"
-    io.write_bytes(input_uri, literal_inputs(**inputs).SerializeToString())
+    io.write_bytes(input_uri, int_inputs(**inputs).SerializeToString())
     action_id = identifier_pb2.ActionIdentifier(name=action_name, run=identifier_pb2.RunIdentifier(name="r1", project="p", domain="d", org="o"))
     task = run_definition_pb2.TaskAction(spec=task_definition_pb2.TaskSpec(task_template=template))
     action = actions.Action(action_id=action_id, parent_action_name="a1", task=task, input_uri=input_uri, run_output_base=run_base)
