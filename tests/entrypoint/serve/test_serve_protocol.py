@@ -191,7 +191,7 @@ def test_a_sync_client_that_goes_away_cancels_its_attempt(client, daemon, tmp_pa
     with pytest.raises(grpc.RpcError) as raised:
         client.execute_sync(client.create_request("sleepy", prefix, int_inputs(seconds=60.0)), timeout=1.5)
     assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while not (prefix / "error.pb").exists():
         assert time.monotonic() < deadline, "the abandoned attempt was not cancelled"
         time.sleep(0.05)
@@ -224,7 +224,7 @@ def test_structured_logs_carry_each_attempt_s_identity(client, daemon, tmp_path)
     for resource_meta in metas:
         client.wait(resource_meta)
     ok, failed = map(attempt_of, metas)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30
     while len([e for e in daemon.logs() if e.get("attempt") in (ok, failed)]) < 3:
         assert time.monotonic() < deadline, [e for e in daemon.logs() if e.get("attempt") in (ok, failed)]
         time.sleep(0.02)

@@ -150,7 +150,7 @@ def test_attempts_leave_no_scratch_folder_behind(start_daemon, tmp_path):
     client = AgentClient(daemon.port)
     assert client.run("add", tmp_path / "ok", int_inputs(a=1, b=2)).phase == Phase.SUCCEEDED
     assert client.run("fail_without_outputs", tmp_path / "bad", int_inputs(a=1)).phase == Phase.FAILED
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while [p for p in scratch.iterdir() if p.name.startswith("flytelite-")]:  # removed once the verdict is reported
         assert time.monotonic() < deadline, sorted(p.name for p in scratch.iterdir())
         time.sleep(0.02)

@@ -404,7 +404,10 @@ def run_server(config: ServeConfig) -> int:
         "serving", host=config.host, port=running.port, workers=config.workers, task_types=config.task_types,
         sync_task_types=config.sync_task_types, preload=config.preload, owner=running.liveness.owner, pid=os.getpid(),
     )
-    stopping.wait()
+    # A signal the kernel hands to another thread runs its Python handler only when the main thread
+    # wakes: a timed wait bounds that delay.
+    while not stopping.wait(timeout=0.5):
+        pass
     log.info("draining", grace=config.drain_grace)
     drain(running, config.drain_grace)
     log.info("stopped")
