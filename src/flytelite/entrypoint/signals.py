@@ -21,6 +21,7 @@ from ..support.exceptions import FlyteliteError, TerminatedError
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _deciding = False
+_held = False  # a SIGTERM that came between attempts, for the next one (hold_sigterm)
 
 
 class TaskTimeoutError(FlyteliteError, TimeoutError):
@@ -66,14 +67,30 @@ def terminate_on_sigterm() -> Iterator[None]:
 
 
 def accept_held_sigterm() -> None:
-    """Let through a SIGTERM held back until the attempt could record it (a warm worker blocks it between attempts)."""
+    """Let through a SIGTERM held back until the attempt could record it (a warm worker holds it between attempts)."""
+    global _held
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    if _held:
+        _held = False
+        _on_stop_signal(signal.SIGTERM, None)
 
 
 def hold_sigterm() -> None:
-    """Block SIGTERM and drop one already pending: the attempt it was meant for has its verdict."""
+    """Hold SIGTERM until the next attempt, dropping one already pending: its attempt has its verdict.
+
+    Blocking it covers the main thread only: the kernel hands a blocked process signal to any other
+    thread (a storage client's runtime, a task's own), so the handler records it too.
+    """
+    global _held
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    signal.signal(signal.SIGTERM, _hold_stop_signal)
     signal.sigtimedwait({signal.SIGTERM}, 0)
+    _held = False
+
+
+def _hold_stop_signal(signum: int, frame: Any) -> None:
+    global _held
+    _held = True
 
 
 @contextlib.contextmanager

@@ -158,13 +158,14 @@ def test_attempts_leave_no_scratch_folder_behind(start_daemon, tmp_path):
 
 
 HELD_SIGTERM_SCRIPT = """
-import os, signal, sys
+import os, signal, sys, threading, time
 from flytelite.entrypoint.pipeline import Attempt, ExecuteArgs, run_to_verdict
 from flytelite.entrypoint.signals import hold_sigterm
 
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
+out, inputs, bystander = sys.argv[1], bytes.fromhex(sys.argv[2]), sys.argv[3] == "bystander"
+if bystander:  # a thread started during an earlier attempt (a storage client's runtime): SIGTERM not blocked in it
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
 hold_sigterm()  # as a worker does between attempts
-out, inputs = sys.argv[1], bytes.fromhex(sys.argv[2])
 
 def attempt(prefix):
     args = ExecuteArgs(inputs="the request's inputs", output_prefix=prefix, raw_output_data_prefix=prefix + "-raw",
@@ -183,9 +184,11 @@ print(run_to_verdict(attempt(out + "/after-late")))
 """
 
 
-def test_a_sigterm_sent_as_an_attempt_begins_is_held_until_the_pipeline_records_it(module_env, tmp_path):
+@pytest.mark.parametrize("threads", ["main only", "bystander"])
+def test_a_sigterm_sent_as_an_attempt_begins_is_held_until_the_pipeline_records_it(module_env, tmp_path, threads):
+    # With a bystander thread the kernel hands it the SIGTERM the main thread blocks.
     inputs = int_inputs(a=1, b=2).SerializeToString().hex()
-    result = subprocess.run([sys.executable, "-c", HELD_SIGTERM_SCRIPT, str(tmp_path), inputs], cwd=TASK_DIR, env=module_env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", HELD_SIGTERM_SCRIPT, str(tmp_path), inputs, threads], cwd=TASK_DIR, env=module_env, capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["143", "0", "0"], result.stdout + result.stderr
     error = errors_pb2.ErrorDocument.FromString((tmp_path / "held" / "error.pb").read_bytes()).error
     assert "Terminated" in error.message and error.kind == errors_pb2.ContainerError.RECOVERABLE

@@ -78,7 +78,6 @@ def worker_main(conn: Any, preload: list[str], code_dir: str | None = None) -> N
     """
     # SIGTERM is held between attempts: one sent as an attempt begins reaches it once the pipeline
     # can record it (accept_held_sigterm); one that arrives after the verdict is dropped (hold_sigterm).
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     hold_sigterm()
     end_with_the_fork_server()
     if code_dir is not None:
