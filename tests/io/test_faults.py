@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hanging_server import HangingServer
 from s3_server import S3Server, start_s3_server
 
 import flytelite.io as fio
@@ -231,3 +232,23 @@ def test_a_failed_multipart_upload_is_aborted(s3_server: S3Server, s3_bucket: st
     assert seen_open, "the upload was never seen open: the listing would not show a leak either"
     assert _open_multipart_uploads(s3_server, s3_bucket) == []
     assert not fio.exists(f"s3://{s3_bucket}/big")
+
+
+def test_a_changed_time_out_is_not_lost_to_a_client_made_before_it(s3_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storage variables are read afresh when they change (a warm worker's next attempt may set others):
+    a client made under the old ones, for the same store, is not reused."""
+    server = HangingServer()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", server.endpoint)
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BUDGET", "0")
+    monkeypatch.setenv("FLYTELITE_IO_TIMEOUT", "1s")
+    try:
+        with pytest.raises(fio.StorageError):
+            fio.read_bytes("s3://bucket/key")
+        monkeypatch.setenv("FLYTELITE_IO_TIMEOUT", "4s")
+        started = time.monotonic()
+        with pytest.raises(fio.StorageError) as caught:
+            fio.read_bytes("s3://bucket/key")
+        assert time.monotonic() - started >= 4, "the request gave up at the first client's time-out"
+        assert caught.value.transient
+    finally:
+        server.close()

@@ -256,9 +256,9 @@ class ObjectStore:
         self._lock = threading.Lock()
 
     def _client(self, location: Location, uri: str) -> _Client:
-        # The settings are part of the key, so a changed environment gets a fresh client.
+        # The settings, time-outs and retry policy are part of the key, so a changed environment gets a fresh client.
         settings = _settings(location, uri)
-        cache_key = (location.scheme, location.bucket, tuple(sorted(settings.items())))
+        cache_key = (location.scheme, location.bucket, tuple(sorted(settings.items())), variables.current().client_key())
         with self._lock:
             client = self._clients.get(cache_key)
             if client is None:

@@ -73,6 +73,10 @@ class IoSettings:
         self.part_size_mb = max(5, int(_number(PART_SIZE_MB, environ, int)))  # S3 needs at least 5 MiB per part
         self.concurrency = max(1, int(_number(CONCURRENCY, environ, int)))
 
+    def client_key(self) -> tuple[object, ...]:
+        """What a storage client is built with: a client made under other values is not reused."""
+        return (self.retry_budget_s, self.retry_backoff_s, *sorted(self.client_timeouts.items()))
+
 
 _resolved: tuple[tuple[str | None, ...], IoSettings] | None = None
 
