@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,16 +14,9 @@ from azure_server import AzureServer
 import flytelite.io as fio
 from flytelite.io._cloud_config import Location, azure_settings, parse_connection_string
 
+from .permanent import permanent_failure
+
 WRONG_KEY = "d3Jvbmcta2V5LWRvLW5vdC1wcmludC1tZQ=="  # base64 of "wrong-key-do-not-print-me"
-
-
-def _failure(call) -> fio.StorageError:
-    started = time.monotonic()
-    with pytest.raises(fio.StorageError) as caught:
-        call()
-    assert time.monotonic() - started < 5, "a permanent failure must not be retried for long"
-    assert not caught.value.transient
-    return caught.value
 
 
 def _endpoint_only(server: AzureServer) -> str:
@@ -60,13 +52,13 @@ def test_account_of_the_uri_wins(azure_server: AzureServer, azure_container: str
     uri = f"abfs://{azure_container}@{azure_server.account}.dfs.core.windows.net/from-uri"
     fio.write_bytes(uri, b"account from the URI")
     assert fio.read_bytes(uri) == b"account from the URI"
-    assert "credentials were rejected" in str(_failure(lambda: fio.read_bytes(f"abfs://{azure_container}/from-uri")))
+    assert "credentials were rejected" in str(permanent_failure(lambda: fio.read_bytes(f"abfs://{azure_container}/from-uri")))
 
 
 def test_wrong_account_key_is_named_but_not_shown(azure_server: AzureServer, azure_container: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azure_server.connection_string(account_key=WRONG_KEY))
     uri = f"{azure_server.base_uri(azure_container)}/a"
-    error = _failure(lambda: fio.write_bytes(uri, b"x"))
+    error = permanent_failure(lambda: fio.write_bytes(uri, b"x"))
     text = str(error) + repr(error) + str(error.__cause__)
     assert f"the credentials were rejected by {azure_server.blob_endpoint} for {uri}" in str(error)
     assert "AZURE_STORAGE_ACCOUNT_KEY" in str(error) and "AZURE_STORAGE_CONNECTION_STRING" in str(error)
@@ -76,15 +68,15 @@ def test_wrong_account_key_is_named_but_not_shown(azure_server: AzureServer, azu
 def test_missing_container(azure_server: AzureServer, azure_env: dict[str, str]) -> None:
     uri = f"{azure_server.base_uri('no-such-container')}/inputs.pb"
     for call in (lambda: fio.read_bytes(uri), lambda: fio.write_bytes(uri, b"x")):
-        error = _failure(call)
+        error = permanent_failure(call)
         assert str(error).startswith(f"container 'no-such-container' does not exist at {azure_server.blob_endpoint}")
         assert uri in str(error)
 
 
 def test_object_not_found(azure_server: AzureServer, azure_container: str, tmp_path: Path) -> None:
     uri = f"{azure_server.base_uri(azure_container)}/missing.bin"
-    assert str(_failure(lambda: fio.read_bytes(uri))).startswith(f"not found: {uri}")
-    assert f"not found: {uri}" in str(_failure(lambda: fio.get_dir(uri, str(tmp_path / "d"))))
+    assert str(permanent_failure(lambda: fio.read_bytes(uri))).startswith(f"not found: {uri}")
+    assert f"not found: {uri}" in str(permanent_failure(lambda: fio.get_dir(uri, str(tmp_path / "d"))))
 
 
 # ---- Azure without a server ---------------------------------------------------------------------
@@ -107,19 +99,19 @@ def test_uris(uri: str, expected: Location) -> None:
 @pytest.mark.parametrize("host", ["Upper.dfs.core.windows.net", "ab.dfs.core.windows.net", "a_b.dfs.core.windows.net", "", "acct.dfs."])
 def test_malformed_azure_account(host: str, no_cloud_env: None) -> None:
     uri = f"abfs://container@{host}/x"
-    error = _failure(lambda: fio.read_bytes(uri))
+    error = permanent_failure(lambda: fio.read_bytes(uri))
     assert str(error).startswith(f"malformed Azure storage account '{host}' in {uri}")
 
 
 def test_no_azure_account(no_cloud_env: None) -> None:
-    error = _failure(lambda: fio.read_bytes("abfs://container/x"))
+    error = permanent_failure(lambda: fio.read_bytes("abfs://container/x"))
     assert str(error).startswith("no Azure storage account for abfs://container/x")
     assert "AZURE_STORAGE_ACCOUNT_NAME" in str(error)
 
 
 @pytest.mark.parametrize("uri", ["abfs:///x", "az://@acct1.dfs.core.windows.net/x", "gs:///x", "s3://"])
 def test_missing_bucket_or_container(uri: str, no_cloud_env: None) -> None:
-    error = _failure(lambda: fio.read_bytes(uri))
+    error = permanent_failure(lambda: fio.read_bytes(uri))
     assert str(error).startswith(f"no container in {uri}") or str(error).startswith(f"no bucket in {uri}")
 
 
@@ -150,7 +142,7 @@ def test_credentials_file_that_is_not_json(no_cloud_env: None, tmp_path: Path, m
     path = tmp_path / "key.json"
     path.write_text("private-key-material-do-not-print")
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
-    error = _failure(lambda: fio.read_bytes("gs://bucket/a"))
+    error = permanent_failure(lambda: fio.read_bytes("gs://bucket/a"))
     assert str(error) == f"GOOGLE_APPLICATION_CREDENTIALS={path} cannot be used for gs://bucket/a: it is not JSON"
 
 
@@ -162,7 +154,7 @@ def test_credentials_file_missing_or_not_a_credential(
     if content is not None:
         path.write_text(content)
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
-    error = _failure(lambda: fio.write_bytes("gs://bucket/a", b"x"))
+    error = permanent_failure(lambda: fio.write_bytes("gs://bucket/a", b"x"))
     assert str(error).startswith(f"GOOGLE_APPLICATION_CREDENTIALS={path} cannot be used for gs://bucket/a: {reason}")
 
 
