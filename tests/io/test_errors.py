@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -66,10 +67,13 @@ def test_missing_credentials(s3_bucket: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     monkeypatch.setenv("AWS_METADATA_ENDPOINT", "http://127.0.0.1:1")  # no instance role here
-    # obstore asks the metadata service again until the retry budget is spent (the suite's is 3 s; by
-    # default 60 s, so a pod with no credentials at all reports it after a minute), then gives up for good.
+    # obstore asks the metadata service again until the retry budget is spent (by default 60 s, so a pod
+    # with no credentials at all reports it after a minute), then gives up for good.
+    monkeypatch.setenv("FLYTELITE_IO_RETRY_BUDGET", "1")
+    started = time.monotonic()
     with pytest.raises(fio.StorageError) as caught:
         fio.read_bytes(f"s3://{s3_bucket}/a")
+    assert time.monotonic() - started < 5, "the lookup went on past the retry budget"
     error = caught.value
     assert not error.transient
     assert str(error).startswith(f"no credentials found for s3://{s3_bucket}/a: set AWS_ACCESS_KEY_ID")
